@@ -1,0 +1,33 @@
+// A rebuild came entirely from the layer cache: every instruction after FROM said "Using cache".
+// The LABEL step the builder appends for the grader's own labels is not the student's, so it is
+// left out.
+import type { BuildStep } from '../runner/engine.js';
+import { string } from '../runner/schema.js';
+import { defineGrader, fail, pass } from './types.js';
+
+export const buildCached = defineGrader({
+  kind: 'build-cached',
+  summary: 'Every layer of a build came from the cache',
+  fields: { image: string() },
+  uses: ({ image }) => [{ kind: 'build', name: image }],
+  async run({ image }, context) {
+    const built = context.outcome('build', image);
+    if (!built.ok) return fail(built.reason);
+    const steps = studentSteps(built.build.steps);
+    const rebuilt = steps.filter((step) => !step.cached && !/^FROM\s/i.test(step.instruction));
+    const layers = steps.filter((step) => !/^FROM\s/i.test(step.instruction)).length;
+    return rebuilt.length === 0
+      ? pass(`all ${layers} instructions after FROM came from the cache`)
+      : fail(`${rebuilt.length} of ${layers} instructions were rebuilt instead of coming from the cache`, {
+          expected: 'every step "Using cache"',
+          actual: rebuilt.map((step) => `Step ${step.index}: ${step.instruction}`).join('\n'),
+        });
+  },
+});
+
+/** The build's steps without the LABEL step the builder adds for the grader's own labels. */
+export function studentSteps(steps: BuildStep[]): BuildStep[] {
+  const last = steps.at(-1);
+  const ours = last && /^LABEL\s/i.test(last.instruction) && /^LABEL(\s+grade\.[\w.-]+=\S*)+\s*$/i.test(last.instruction);
+  return ours ? steps.slice(0, -1) : steps;
+}

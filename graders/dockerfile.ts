@@ -1,0 +1,67 @@
+// The structure of a Dockerfile: how many stages, what the final stage starts from, and whether
+// it copies from an earlier stage (`COPY --from=build` and `COPY --from=0` both count).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DockerfileError, finalStageCopiesFrom, parseDockerfile } from '../runner/dockerfile.js';
+import { boolean, number, optional, string } from '../runner/schema.js';
+import { defineGrader, fail, pass } from './types.js';
+
+/** Larger than any Dockerfile a student writes; a bigger file is not read at all. */
+const MAX_DOCKERFILE_BYTES = 1024 * 1024;
+
+export const dockerfile = defineGrader({
+  kind: 'dockerfile',
+  summary: 'A Dockerfile has the expected stages',
+  fields: {
+    path: optional(string(), 'Dockerfile'),
+    minStages: optional(number({ min: 1, integer: true })),
+    finalFrom: optional(string()),
+    finalCopiesFromStage: optional(boolean(), false),
+  },
+  uses: () => [],
+  async run({ path: relative, minStages, finalFrom, finalCopiesFromStage }, { dir, dirLabel }) {
+    if (dir === undefined) return fail(`no folder to look in: ${dirLabel} does not exist`);
+    const shown = `${dirLabel}${relative}`;
+    const text = await readDockerfile(path.join(dir, relative));
+    if (text === undefined) return fail(`${shown} not found`);
+    let parsed;
+    try {
+      parsed = parseDockerfile(text);
+    } catch (error) {
+      if (error instanceof DockerfileError) return fail(`${shown}: ${error.message}`);
+      throw error;
+    }
+    const { stages } = parsed;
+    const final = stages.at(-1)!;
+    const problems: string[] = [];
+    if (minStages !== undefined && stages.length < minStages) {
+      problems.push(`has ${stages.length} stage${stages.length === 1 ? '' : 's'}, needs at least ${minStages} (one FROM per stage)`);
+    }
+    if (finalFrom !== undefined && final.base.toLowerCase() !== finalFrom.toLowerCase()) {
+      problems.push(`its final stage starts FROM ${final.base} (line ${final.line}), not FROM ${finalFrom}`);
+    }
+    const sources = finalStageCopiesFrom(parsed);
+    if (finalCopiesFromStage && sources.length === 0) {
+      problems.push(`its final stage (line ${final.line}) copies nothing from an earlier stage: use COPY --from=<stage>`);
+    }
+    const summary = `${stages.length} stage${stages.length === 1 ? '' : 's'} (${stages.map((stage) => stage.name ?? stage.base).join(', ')})`;
+    return problems.length === 0
+      ? pass(`${shown} has ${summary}${sources.length ? `; the final stage copies from ${sources.map((index) => stages[index]!.name ?? `stage ${index}`).join(', ')}` : ''}`)
+      : fail(`${shown} ${problems.join('; ')}`, { actual: summary });
+  },
+});
+
+/** The Dockerfile's text, or undefined when there is none; too large or non-text files are errors. */
+export async function readDockerfile(file: string): Promise<string | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw new DockerfileError(`cannot read ${path.basename(file)}: ${(error as Error).message}`);
+  }
+  if (bytes.length > MAX_DOCKERFILE_BYTES) {
+    throw new DockerfileError(`${path.basename(file)} is ${bytes.length} bytes, more than the ${MAX_DOCKERFILE_BYTES} a Dockerfile may have`);
+  }
+  return bytes.toString('utf8');
+}

@@ -1,0 +1,35 @@
+// How graders phrase figures and evidence for a student: sizes as `docker image ls` prints them,
+// durations, and bounded excerpts of logs and program output.
+
+/** Bytes in SI units with three significant digits, as `docker image ls` shows them. */
+export function formatSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : Number(value.toPrecision(3))}${units[unit]}`;
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${Number((ms / 1000).toPrecision(3))} s`;
+}
+
+export function formatPercent(ratio: number): string {
+  return `${Number((ratio * 100).toPrecision(3))} %`;
+}
+
+/** The last `maxLines` lines of `text`, saying how many were left out. */
+export function tail(text: string, maxLines = 30): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  if (lines.length <= maxLines) return lines.join('\n');
+  return [`... (${lines.length - maxLines} earlier lines not shown)`, ...lines.slice(-maxLines)].join('\n');
+}
+
+/** A one-line rendering of program output for messages: quoted, escaped and shortened. */
+export function quoteOutput(text: string, max = 80): string {
+  const quoted = JSON.stringify(text);
+  return quoted.length <= max ? quoted : `${quoted.slice(0, max - 4)}..."`;
+}

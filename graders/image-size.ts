@@ -1,0 +1,56 @@
+// An image's size: under (or over) an absolute bound, and as a ratio to another image's size.
+import { number, optional, refine, size, string } from '../runner/schema.js';
+import { formatPercent, formatSize } from './format.js';
+import { defineGrader, fail, pass, type ActionUse } from './types.js';
+
+export const imageSize = defineGrader({
+  kind: 'image-size',
+  summary: "An image's size against absolute bounds and against another image",
+  fields: {
+    image: string(),
+    max: optional(size()),
+    min: optional(size()),
+    ratioTo: optional(string()),
+    maxRatio: optional(refine(number({ min: 0 }), (value) => (value > 0 ? undefined : 'maxRatio must be above 0'))),
+    minRatio: optional(number({ min: 0 })),
+  },
+  uses: ({ image, ratioTo }) => {
+    const uses: ActionUse[] = [{ kind: 'build', name: image }];
+    if (ratioTo) uses.push({ kind: 'build', name: ratioTo });
+    return uses;
+  },
+  async run({ image, max, min, ratioTo, maxRatio, minRatio }, context) {
+    const built = context.outcome('build', image);
+    if (!built.ok) return fail(built.reason);
+    const actual = built.sizeBytes;
+    const problems: string[] = [];
+    const bounds: string[] = [];
+    if (max !== undefined) {
+      bounds.push(`<= ${formatSize(max)}`);
+      if (actual > max) problems.push(`${formatSize(actual)} is over the ${formatSize(max)} limit`);
+    }
+    if (min !== undefined) {
+      bounds.push(`>= ${formatSize(min)}`);
+      if (actual < min) problems.push(`${formatSize(actual)} is under the ${formatSize(min)} minimum`);
+    }
+    let comparison = '';
+    if (ratioTo) {
+      const other = context.outcome('build', ratioTo);
+      if (!other.ok) return fail(other.reason);
+      const ratio = actual / other.sizeBytes;
+      comparison = `${formatPercent(ratio)} of ${ratioTo} (${formatSize(other.sizeBytes)})`;
+      if (maxRatio !== undefined) {
+        bounds.push(`<= ${formatPercent(maxRatio)} of ${ratioTo}`);
+        if (ratio > maxRatio) problems.push(`it is ${comparison}, more than ${formatPercent(maxRatio)}`);
+      }
+      if (minRatio !== undefined) {
+        bounds.push(`>= ${formatPercent(minRatio)} of ${ratioTo}`);
+        if (ratio < minRatio) problems.push(`it is ${comparison}, less than ${formatPercent(minRatio)}`);
+      }
+    }
+    const facts = { expected: bounds.join(' and '), actual: comparison ? `${formatSize(actual)}, ${comparison}` : formatSize(actual) };
+    return problems.length === 0
+      ? pass(`${image} is ${formatSize(actual)}${comparison ? `, ${comparison}` : ''}`, facts)
+      : fail(`${image}: ${problems.join('; ')}`, facts);
+  },
+});

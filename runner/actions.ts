@@ -1,0 +1,266 @@
+// Performs a step's actions: builds images, compiles programs, runs and starts containers. Each
+// action's outcome is either its product or a reason a student can act on; nothing here throws
+// for a submission's fault, only for the grader's world (EngineError).
+import { lstat, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pack } from 'tar-stream';
+import { readDockerfile } from '../graders/dockerfile.js';
+import { formatSize } from '../graders/format.js';
+import { ContextError, packContext } from './build-context.js';
+import {
+  DockerfileError, externalBaseImages, parseDockerfile, remoteSources, toolchainText, type Dockerfile,
+} from './dockerfile.js';
+import type { BuildOutcome, DockerEngine, Limits } from './engine.js';
+import type { BuiltImage, CompiledProgram, FailedBuild, Failed, FinishedRun, Outcome, OutcomeByKind, StartedContainer } from './outcomes.js';
+import type { GradingSession } from './session.js';
+import type { Action } from './spec.js';
+import type { ImageFact } from './results.js';
+
+/** The generated Dockerfile of a toolchain build; a name no student file should have. */
+const TOOLCHAIN_DOCKERFILE = '.grade-toolchain.Dockerfile';
+const WORK = '/grade/work';
+const MAX_SOURCE_BYTES = 1024 * 1024;
+
+export interface ActionEnv {
+  engine: DockerEngine;
+  limits: Limits;
+  session: GradingSession;
+  step: string;
+  dir: string | undefined;
+  dirLabel: string;
+  outcomes: Map<string, Outcome>;
+  images: ImageFact[];
+  /** What the grader is doing now, for the progress display. */
+  activity(text: string): void;
+  signal: AbortSignal;
+}
+
+const failed = (reason: string): Failed => ({ ok: false, reason });
+
+function outcomeOf<K extends keyof OutcomeByKind>(env: ActionEnv, _kind: K, name: string): OutcomeByKind[K] {
+  // The spec loader has checked that `name` is an earlier action of this kind.
+  return env.outcomes.get(name) as OutcomeByKind[K];
+}
+
+export async function perform(action: Action, env: ActionEnv): Promise<Outcome> {
+  if (env.dir === undefined) return failed(`${env.dirLabel} does not exist`);
+  switch (action.kind) {
+    case 'build':
+      return build(action, env, env.dir);
+    case 'compile':
+      return compile(action, env, env.dir);
+    case 'run':
+      return run(action, env);
+    case 'start':
+      return start(action, env);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return (await lstat(file).catch(() => undefined))?.isFile() ?? false;
+}
+
+async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv, dir: string): Promise<BuiltImage | FailedBuild> {
+  let choice = action.from[0]!;
+  for (const candidate of action.from) {
+    if (await exists(path.join(dir, candidate.dockerfile))) {
+      choice = candidate;
+      break;
+    }
+  }
+  const { target } = choice;
+  const shown = `${env.dirLabel}${choice.dockerfile}`;
+  const failure = (reason: string, outcome?: BuildOutcome): FailedBuild => ({ ok: false, reason, dockerfile: choice.dockerfile, target, build: outcome });
+
+  let source: string | undefined;
+  let parsed: Dockerfile;
+  try {
+    source = await readDockerfile(path.join(dir, choice.dockerfile));
+    if (source === undefined) {
+      return failure(`no ${action.from.map((candidate) => `${env.dirLabel}${candidate.dockerfile}`).join(' or ')} to build ${action.name} from`);
+    }
+    parsed = parseDockerfile(source);
+  } catch (error) {
+    if (error instanceof DockerfileError) return failure(`${shown}: ${error.message}`);
+    throw error;
+  }
+  const remote = remoteSources(parsed)[0];
+  if (remote) {
+    return failure(`${shown}:${remote.instruction.line}: ADD of a remote URL (${remote.url}) is not allowed: download it in a RUN step, or add the file to your folder`);
+  }
+  if (target && !parsed.stages.some((stage) => stage.name === target)) {
+    const names = parsed.stages.map((stage) => stage.name ?? `unnamed stage ${stage.index}`).join(', ');
+    return failure(`${shown} has no stage named "${target}" for --target ${target} (stages: ${names}); name one with FROM <image> AS ${target}`);
+  }
+
+  let dockerfile = choice.dockerfile;
+  const extraFiles: { name: string; content: string }[] = [];
+  if (action.part === 'toolchain') {
+    const toolchain = toolchainText(parsed);
+    parsed = parseDockerfile(toolchain);
+    dockerfile = TOOLCHAIN_DOCKERFILE;
+    extraFiles.push({ name: TOOLCHAIN_DOCKERFILE, content: toolchain });
+  }
+
+  for (const base of externalBaseImages(parsed)) {
+    const problem = await ensureImage(base, env);
+    if (problem) return failure(problem);
+  }
+
+  let context;
+  try {
+    context = await packContext(dir, {
+      dockerfile,
+      limits: { maxBytes: env.limits.contextBytes, maxFiles: env.limits.contextFiles },
+      extraFiles,
+    });
+  } catch (error) {
+    if (error instanceof ContextError) return failure(error.message);
+    throw error;
+  }
+  for (const warning of context.warnings) env.activity(`warning: ${warning}`);
+
+  const tag = env.session.imageTag(action.name);
+  env.activity(`building ${action.name} from ${shown}${target ? ` --target ${target}` : ''}`);
+  const outcome = await env.engine.build({
+    context: readableOf(context.tar),
+    dockerfile,
+    target: action.part === 'toolchain' ? undefined : target,
+    tag,
+    labels: env.session.labels,
+    limits: env.limits,
+    signal: env.signal,
+  });
+  if (!outcome.ok) return failure(describeBuildFailure(outcome, shown, parsed), outcome);
+  env.session.trackImage(tag);
+  const image = await env.engine.inspectImage(tag);
+  if (!image) return failure(`${shown} built, but the engine has no image ${tag} afterwards`, outcome);
+  env.images.push({ name: action.name, step: env.step, sizeBytes: image.sizeBytes });
+  return { ok: true, ref: tag, id: image.id, sizeBytes: image.sizeBytes, dockerfile: choice.dockerfile, target, build: outcome };
+}
+
+function readableOf(buffer: Buffer): Readable {
+  return Readable.from([buffer]);
+}
+
+/** Present locally: used as is. Missing: pulled, with progress. Offline: a clear reason. */
+async function ensureImage(ref: string, env: ActionEnv): Promise<string | undefined> {
+  if (await env.engine.inspectImage(ref)) return undefined;
+  env.activity(`pulling ${ref}`);
+  try {
+    await env.engine.pull(
+      ref,
+      (progress) => env.activity(`pulling ${ref}: ${progress.status}${progress.progress ? ` ${progress.progress}` : ''}`),
+      env.signal,
+    );
+    return undefined;
+  } catch (error) {
+    return `base image ${ref} is not on this machine and could not be pulled (${(error as Error).message.split('\n')[0]}); when online, run docker pull ${ref}`;
+  }
+}
+
+/** "Dockerfile:7: RUN gcc -Wall hello.c -o bin/hello failed: ... returned a non-zero code: 1". */
+export function describeBuildFailure(outcome: BuildOutcome, shown: string, parsed: Dockerfile): string {
+  if (outcome.timedOut) return `${shown}: ${outcome.error}`;
+  const failing = outcome.steps.at(-1);
+  if (!failing) return `${shown} did not build: ${outcome.error}`;
+  const instructions = parsed.stages.flatMap((stage) => [stage.from, ...stage.instructions]);
+  const line = instructions[failing.index - 1]?.line;
+  return `${shown}${line ? `:${line}` : ''}: ${failing.instruction} failed: ${outcome.error}`;
+}
+
+async function tarOf(files: { name: string; content?: Buffer; mode?: number; type?: 'directory' }[]): Promise<Buffer> {
+  const archive = pack();
+  for (const file of files) {
+    if (file.type === 'directory') archive.entry({ name: file.name, type: 'directory', mode: 0o755 });
+    else archive.entry({ name: file.name, mode: file.mode ?? 0o644 }, file.content!);
+  }
+  archive.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of archive) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const workFolders = () => tarOf([{ name: 'grade/', type: 'directory' }, { name: 'grade/work/', type: 'directory' }]);
+
+async function compile(action: Extract<Action, { kind: 'compile' }>, env: ActionEnv, dir: string): Promise<CompiledProgram | Failed> {
+  const toolchain = outcomeOf(env, 'build', action.image.value);
+  if (!toolchain.ok) return failed(`the compiler runs in ${action.image.value}, which did not build: ${toolchain.reason}`);
+  const sources: { name: string; content: Buffer }[] = [];
+  for (const source of action.sources) {
+    const file = path.join(dir, source);
+    const stat = await lstat(file).catch(() => undefined);
+    if (!stat?.isFile()) return failed(`${env.dirLabel}${source} ${stat ? 'is not a regular file' : 'not found'}`);
+    if (stat.size > MAX_SOURCE_BYTES) return failed(`${env.dirLabel}${source} is ${formatSize(stat.size)}, over the ${formatSize(MAX_SOURCE_BYTES)} a source file may have`);
+    sources.push({ name: source, content: await readFile(file) });
+  }
+  env.activity(`compiling ${action.sources.join(', ')} in ${action.image.value}`);
+  const compiler = await env.engine.run({
+    image: toolchain.ref,
+    name: env.session.containerName(`${action.name}-compile`),
+    labels: env.session.labels,
+    limits: env.limits,
+    cmd: action.command,
+    workingDir: WORK,
+    copyIn: [{ dir: '/', tar: await workFolders() }, { dir: WORK, tar: await tarOf(sources) }],
+    copyOut: path.posix.join(WORK, action.output),
+    signal: env.signal,
+  });
+  return { ok: true, image: toolchain.ref, command: action.command, compiler, binary: compiler.copied, binaryPath: path.posix.join(WORK, action.output) };
+}
+
+async function run(action: Extract<Action, { kind: 'run' }>, env: ActionEnv): Promise<FinishedRun | Failed> {
+  let image: string;
+  let command = action.command;
+  const copyIn: { dir: string; tar: Buffer }[] = [];
+  if (action.program) {
+    const program = outcomeOf(env, 'compile', action.program.value);
+    if (!program.ok) return failed(program.reason);
+    if (program.compiler.exitCode !== 0 || !program.binary) return failed(`${action.program.value} did not compile, so there is nothing to run`);
+    image = program.image;
+    command ??= [program.binaryPath];
+    copyIn.push({ dir: '/', tar: await workFolders() }, { dir: path.posix.dirname(program.binaryPath), tar: program.binary });
+  } else {
+    const built = outcomeOf(env, 'build', action.image!.value);
+    if (!built.ok) return failed(`image ${action.image!.value} did not build`);
+    image = built.ref;
+  }
+  env.activity(`running ${command?.join(' ') ?? action.image?.value}`);
+  const outcome = await env.engine.run({
+    image,
+    name: env.session.containerName(action.name),
+    labels: env.session.labels,
+    limits: env.limits,
+    cmd: command,
+    copyIn,
+    signal: env.signal,
+  });
+  return { ok: true, image, command: command ?? [], run: outcome };
+}
+
+async function start(action: Extract<Action, { kind: 'start' }>, env: ActionEnv): Promise<StartedContainer | Failed> {
+  const built = outcomeOf(env, 'build', action.image.value);
+  if (!built.ok) return failed(`image ${action.image.value} did not build`);
+  env.activity(`starting ${action.name} from ${action.image.value}`);
+  const started = await env.engine.start({
+    image: built.ref,
+    name: env.session.containerName(action.name),
+    labels: env.session.labels,
+    limits: env.limits,
+    cmd: action.command,
+  });
+  env.session.trackContainer(started.id);
+  if (!started.startError) await sleep(action.settleMs, env.signal);
+  return { ok: true, id: started.id, image: built.ref, startError: started.startError };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}

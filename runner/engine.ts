@@ -1,0 +1,177 @@
+// The one narrow interface through which everything reaches Docker. `dockerode-engine.ts`
+// implements it over the Engine API; unit tests implement it with a fake.
+import type { Readable } from 'node:stream';
+
+export interface EngineInfo {
+  version: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+}
+
+/** Resource limits applied to every container the grader starts. */
+export interface Limits {
+  /** Wall-clock bound for one run; the container is SIGKILLed and removed past it. */
+  runTimeoutMs: number;
+  /** Wall-clock bound for one image build; the build is aborted past it. */
+  buildTimeoutMs: number;
+  memoryBytes: number;
+  pids: number;
+  /** CPUs as a fraction, e.g. 1 = one core. */
+  cpus: number;
+  /** Captured bytes kept per output stream; the rest is dropped and marked. */
+  outputBytes: number;
+  /** Network for builds: 'none' or 'default' (bridge). Runs never get a network. */
+  buildNetwork: 'none' | 'default';
+  /** A build context larger than this, in bytes or files, is refused before it is sent. */
+  contextBytes: number;
+  contextFiles: number;
+}
+
+export interface Labels {
+  [key: string]: string;
+}
+
+export interface BuildRequest {
+  /** A tar stream of the build context, already checked and filtered. */
+  context: Readable;
+  /** Path of the Dockerfile inside the context. */
+  dockerfile: string;
+  target?: string;
+  tag: string;
+  labels: Labels;
+  limits: Limits;
+  signal?: AbortSignal;
+}
+
+export interface BuildStep {
+  /** 1-based, as the builder prints it ("Step 3/8"). */
+  index: number;
+  instruction: string;
+  /** True when the builder said "Using cache"; FROM steps are never "cached". */
+  cached: boolean;
+  output: string[];
+}
+
+export interface BuildOutcome {
+  ok: boolean;
+  imageId?: string;
+  steps: BuildStep[];
+  /** The whole build log, capped. */
+  log: string;
+  error?: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface CapturedOutput {
+  text: string;
+  /** Bytes the program wrote; more than were kept when truncated. */
+  bytes: number;
+  truncated: boolean;
+  /** The bytes were not valid UTF-8 (shown with replacement characters). */
+  binary: boolean;
+}
+
+export interface RunRequest {
+  image: string;
+  name: string;
+  labels: Labels;
+  limits: Limits;
+  cmd?: string[];
+  entrypoint?: string[];
+  workingDir?: string;
+  /** Tar archives unpacked into the container, in order, before it starts. */
+  copyIn?: { dir: string; tar: Buffer }[];
+  /** A path fetched (as a tar archive) after the program exits, before the container goes. */
+  copyOut?: string;
+  /** Join another container's pid namespace (`--pid=container:<id>`). */
+  pidOf?: string;
+  /** Keep the default capability set: for a helper that must read another process's /proc. */
+  keepCapabilities?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RunOutcome {
+  /** Null when the program never started (see startError). */
+  exitCode: number | null;
+  stdout: CapturedOutput;
+  stderr: CapturedOutput;
+  timedOut: boolean;
+  oomKilled: boolean;
+  /** The engine refused to start the program, e.g. "exec format error". */
+  startError?: string;
+  copied?: Buffer;
+  durationMs: number;
+}
+
+export interface StartRequest {
+  image: string;
+  name: string;
+  labels: Labels;
+  limits: Limits;
+  cmd?: string[];
+}
+
+export interface ContainerState {
+  running: boolean;
+  status: string;
+  exitCode: number;
+  oomKilled: boolean;
+  error: string;
+}
+
+export interface ProcessList {
+  titles: string[];
+  processes: string[][];
+}
+
+export interface ImageInfo {
+  id: string;
+  sizeBytes: number;
+}
+
+export interface PullProgress {
+  status: string;
+  id?: string;
+  progress?: string;
+}
+
+export interface OurObjects {
+  containers: { id: string; name: string; labels: Labels }[];
+  images: { id: string; tags: string[]; labels: Labels }[];
+}
+
+export interface DockerEngine {
+  info(): Promise<EngineInfo>;
+  inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  pull(ref: string, onProgress?: (progress: PullProgress) => void, signal?: AbortSignal): Promise<void>;
+  build(request: BuildRequest): Promise<BuildOutcome>;
+  /** Create, start, capture output, wait (bounded) and remove a container. */
+  run(request: RunRequest): Promise<RunOutcome>;
+  /** Start a container detached; it stays until `removeContainer`. */
+  start(request: StartRequest): Promise<{ id: string; startError?: string }>;
+  inspectContainer(id: string): Promise<ContainerState>;
+  logs(id: string, limits: Limits): Promise<{ stdout: CapturedOutput; stderr: CapturedOutput }>;
+  top(id: string): Promise<ProcessList>;
+  /** Top-level entries of a container's root filesystem, by streaming its export. */
+  exportListing(id: string): Promise<string[]>;
+  /** Which of `paths` exist in the image, without running anything from it. */
+  pathsPresent(image: string, paths: string[], labels?: Labels): Promise<string[]>;
+  removeContainer(id: string): Promise<void>;
+  /** Untag (and delete if unused) an image; its cached parent layers stay. */
+  removeImage(ref: string): Promise<void>;
+  listOurs(labelFilter: string): Promise<OurObjects>;
+}
+
+/** A problem with the grader's world, not with the submission: grading cannot go on. */
+export class EngineError extends Error {
+  constructor(
+    message: string,
+    readonly advice: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'EngineError';
+  }
+}

@@ -1,0 +1,63 @@
+// What a step's actions leave behind for its checks: built images, compiled programs, finished
+// runs and detached containers, each either done or failed with a reason a student can act on.
+import type { BuildOutcome, CapturedOutput, RunOutcome } from './engine.js';
+
+export interface Failed {
+  ok: false;
+  /** One sentence: why this action has nothing to offer, e.g. "image small did not build". */
+  reason: string;
+}
+
+export interface BuiltImage {
+  ok: true;
+  ref: string;
+  id: string;
+  sizeBytes: number;
+  dockerfile: string;
+  target?: string;
+  build: BuildOutcome;
+}
+
+/** A build that was attempted (or refused before it started) and failed. */
+export interface FailedBuild extends Failed {
+  dockerfile?: string;
+  target?: string;
+  build?: BuildOutcome;
+}
+
+export interface CompiledProgram {
+  ok: true;
+  /** The image the compiler ran in; the program runs there too. */
+  image: string;
+  command: string[];
+  compiler: RunOutcome;
+  /** Tar archive of the produced binary, when the compiler produced one. */
+  binary?: Buffer;
+  binaryPath: string;
+}
+
+export interface FinishedRun {
+  ok: true;
+  image: string;
+  command: string[];
+  run: RunOutcome;
+}
+
+export interface StartedContainer {
+  ok: true;
+  id: string;
+  image: string;
+  /** The engine refused to start it (the program could not be executed). */
+  startError?: string;
+  logs?: { stdout: CapturedOutput; stderr: CapturedOutput };
+}
+
+export interface OutcomeByKind {
+  build: BuiltImage | FailedBuild;
+  compile: CompiledProgram | Failed;
+  run: FinishedRun | Failed;
+  start: StartedContainer | Failed;
+}
+
+export type ActionKind = keyof OutcomeByKind;
+export type Outcome = OutcomeByKind[ActionKind];

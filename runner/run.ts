@@ -1,0 +1,156 @@
+// Grades one submission against one exercise: runs each step's actions, then its checks, in
+// order, and gathers every verdict into one ExerciseResult. A submission's faults become failed,
+// skipped or errored checks; only the grader's own world failing (EngineError) stops the run.
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
+import type { CheckContext } from '../graders/types.js';
+import { perform, type ActionEnv } from './actions.js';
+import { EngineError, type DockerEngine, type Limits } from './engine.js';
+import type { Outcome, OutcomeByKind } from './outcomes.js';
+import { summarize, type CheckResult, type ExerciseResult, type ImageFact, type StepResult } from './results.js';
+import { GradingSession } from './session.js';
+import type { Check, Exercise, Located, Step } from './spec.js';
+import { version } from './version.js';
+
+export type RunEvent =
+  | { type: 'step-start'; step: Step; dirLabel: string }
+  | { type: 'activity'; step: Step; text: string }
+  | { type: 'check'; step: Step; result: CheckResult }
+  | { type: 'step-end'; step: Step; result: StepResult }
+  | { type: 'cleanup-problem'; text: string };
+
+export interface GradeOptions {
+  exercise: Exercise;
+  submissionDir: string;
+  engine: DockerEngine;
+  limits: Limits;
+  keepImages?: boolean;
+  onEvent?: (event: RunEvent) => void;
+  signal?: AbortSignal;
+  runId?: string;
+}
+
+/** The run stopped because its signal fired (Ctrl+C, SIGTERM); what it created is gone. */
+export class GradingInterrupted extends Error {
+  constructor() {
+    super('grading was interrupted');
+    this.name = 'GradingInterrupted';
+  }
+}
+
+export async function grade(options: GradeOptions): Promise<ExerciseResult> {
+  const { exercise, engine, limits, onEvent = () => {} } = options;
+  const signal = options.signal ?? new AbortController().signal;
+  const submissionDir = path.resolve(options.submissionDir);
+  const startedAt = new Date();
+  const engineInfo = await engine.info();
+  const session = new GradingSession(engine, exercise.id, path.basename(submissionDir), options.runId);
+  const outcomes = new Map<string, Outcome>();
+  const images: ImageFact[] = [];
+  const steps: StepResult[] = [];
+  try {
+    for (const step of exercise.steps) {
+      if (signal.aborted) throw new GradingInterrupted();
+      const { dir, dirLabel, dirShown } = await resolveDir(submissionDir, step.dirs);
+      onEvent({ type: 'step-start', step, dirLabel });
+      const stepStarted = Date.now();
+      const stepBlocked = unmetNeed(step.needs, step, steps, []);
+      const env: ActionEnv = {
+        engine, limits, session, step: step.id, dir, dirLabel: dirShown, outcomes, images, signal,
+        activity: (text) => onEvent({ type: 'activity', step, text }),
+      };
+      for (const action of step.actions) {
+        outcomes.set(action.name, stepBlocked ? { ok: false, reason: stepBlocked } : await perform(action, env));
+        if (signal.aborted) throw new GradingInterrupted();
+      }
+      const context: CheckContext = {
+        engine, limits, dir, dirLabel: dirShown, signal,
+        outcome: <K extends keyof OutcomeByKind>(_kind: K, name: string) => outcomes.get(name) as OutcomeByKind[K],
+        helper: (purpose) => ({ name: session.helperName(purpose), labels: session.labels }),
+      };
+      const checks: CheckResult[] = [];
+      for (const check of step.checks) {
+        const result = await runCheck(check, step, context, stepBlocked ?? unmetNeed(check.needs, step, steps, checks), outcomes);
+        if (signal.aborted) throw new GradingInterrupted();
+        checks.push(result);
+        onEvent({ type: 'check', step, result });
+      }
+      const result: StepResult = { id: step.id, title: step.title, required: !step.bonus, dir: dir ? path.relative(submissionDir, dir) || '.' : undefined, checks, durationMs: Date.now() - stepStarted };
+      steps.push(result);
+      onEvent({ type: 'step-end', step, result });
+    }
+  } finally {
+    const problems = await session.cleanup({ keepImages: options.keepImages ?? false }).catch((error: Error) => [error.message]);
+    for (const text of problems) onEvent({ type: 'cleanup-problem', text });
+  }
+  return {
+    exercise: exercise.id,
+    title: exercise.title,
+    ...summarize(steps),
+    steps,
+    images,
+    submission: submissionDir,
+    runId: session.runId,
+    grader: { name: 'grade', version },
+    engine: engineInfo,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+  };
+}
+
+async function runCheck(check: Check, step: Step, context: CheckContext, blocked: string | undefined, outcomes: Map<string, Outcome>): Promise<CheckResult> {
+  const started = Date.now();
+  const base = { id: check.id, title: check.title, kind: check.kind, maxPoints: check.points, required: !step.bonus, hint: check.hint };
+  const unusable = check.uses.map((use) => ({ use, outcome: outcomes.get(use.name) })).find(({ use, outcome }) => !use.reportsFailure && outcome && !outcome.ok);
+  const skipReason = blocked ?? (unusable?.outcome && !unusable.outcome.ok ? unusable.outcome.reason : undefined);
+  if (skipReason) {
+    return { ...base, status: 'skip', points: 0, message: `skipped: ${skipReason}`, hint: undefined, durationMs: 0 };
+  }
+  try {
+    const verdict = await check.run(context);
+    return {
+      ...base,
+      status: verdict.status,
+      points: verdict.status === 'pass' ? check.points : 0,
+      message: verdict.message,
+      hint: verdict.status === 'pass' ? undefined : (verdict.hint ?? check.hint),
+      expected: verdict.expected,
+      actual: verdict.actual,
+      log: verdict.log,
+      durationMs: Date.now() - started,
+    };
+  } catch (error) {
+    if (error instanceof EngineError || context.signal.aborted) throw error;
+    return { ...base, status: 'error', points: 0, message: `the grader could not complete this check: ${(error as Error).message}`, durationMs: Date.now() - started };
+  }
+}
+
+/** Why a `needs` list is not met, or undefined when every prerequisite passed. */
+function unmetNeed(needs: Located<string>[], step: Step, done: StepResult[], sameStep: CheckResult[]): string | undefined {
+  for (const { value } of needs) {
+    const [stepId, checkId] = value.includes('/') ? value.split('/', 2) : [undefined, value];
+    let results: CheckResult[];
+    if (stepId !== undefined) results = done.find((result) => result.id === stepId)?.checks.filter((check) => check.id === checkId) ?? [];
+    else if (sameStep.some((check) => check.id === value)) results = sameStep.filter((check) => check.id === value);
+    else results = done.find((result) => result.id === value)?.checks ?? [];
+    const unmet = results.find((result) => result.status !== 'pass');
+    if (unmet) {
+      const where = stepId ?? (sameStep.includes(unmet) ? step.id : value);
+      return `needs ${where}/${unmet.id} (${unmet.title}), which ${unmet.status === 'fail' ? 'failed' : unmet.status === 'skip' ? 'was skipped' : 'could not be checked'}`;
+    }
+  }
+  return undefined;
+}
+
+/** The first candidate folder that is a real folder (not a link) is the one graded. */
+async function resolveDir(submission: string, candidates: string[]): Promise<{ dir: string | undefined; dirLabel: string; dirShown: string }> {
+  const label = (candidate: string) => (candidate === '.' ? 'the submission folder' : `${candidate.replace(/\/$/, '')}/`);
+  for (const candidate of candidates) {
+    const dir = path.resolve(submission, candidate);
+    if ((await lstat(dir).catch(() => undefined))?.isDirectory()) {
+      return { dir, dirLabel: label(candidate), dirShown: candidate === '.' ? '' : label(candidate) };
+    }
+  }
+  const all = candidates.map(label).join(' or ');
+  return { dir: undefined, dirLabel: all, dirShown: all };
+}

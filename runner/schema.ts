@@ -1,0 +1,309 @@
+// A small strict validator over YAML syntax trees: every problem is reported with the file, line
+// and column of the offending node, unknown keys list the valid ones, and defaults are filled in
+// here so nothing downstream guesses one. Each shape also describes itself as JSON Schema.
+import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
+
+export interface SpecIssue {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
+
+export class SpecError extends Error {
+  constructor(readonly issues: SpecIssue[]) {
+    super(issues.map((issue) => `${issue.file}:${issue.line}:${issue.col}: ${issue.message}`).join('\n'));
+    this.name = 'SpecError';
+  }
+}
+
+export interface Source {
+  file: string;
+  lineCounter: LineCounter;
+}
+
+/** Where validation is: the source, the node being read (for positions) and the issues so far. */
+export class Cursor {
+  constructor(
+    readonly source: Source,
+    readonly issues: SpecIssue[],
+    readonly node: Node | null,
+  ) {}
+
+  at(node: Node | null | undefined): Cursor {
+    return new Cursor(this.source, this.issues, node ?? this.node);
+  }
+
+  report(message: string, node: Node | null | undefined = this.node): typeof INVALID {
+    const offset = node?.range?.[0] ?? 0;
+    const { line, col } = this.source.lineCounter.linePos(offset);
+    this.issues.push({ file: this.source.file, line, col, message });
+    return INVALID;
+  }
+}
+
+export const INVALID: unique symbol = Symbol('invalid');
+export type Parsed<T> = T | typeof INVALID;
+
+export interface Shape<T> {
+  /** How the value is described in messages: "a string", "one of: a, b". */
+  readonly expects: string;
+  parse(node: Node | null, at: Cursor): Parsed<T>;
+  jsonSchema(): Record<string, unknown>;
+  /** Set by optional(): a missing key is not an error and yields `fallback`. */
+  readonly optional?: { fallback: T };
+}
+
+export type Infer<S> = S extends Shape<infer T> ? T : never;
+export type Fields = Record<string, Shape<unknown>>;
+export type InferFields<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
+
+function scalarValue(node: Node | null): unknown {
+  return isScalar(node) ? node.value : undefined;
+}
+
+function describeNode(node: Node | null): string {
+  if (node === null) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  const value = scalarValue(node);
+  return value === null ? 'null' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function scalar<T>(expects: string, schema: Record<string, unknown>, accept: (value: unknown) => T | undefined): Shape<T> {
+  return {
+    expects,
+    parse(node, at) {
+      const value = accept(scalarValue(node));
+      return value === undefined ? at.report(`expected ${expects}, found ${describeNode(node)}`, node) : value;
+    },
+    jsonSchema: () => schema,
+  };
+}
+
+export function string(options: { pattern?: RegExp; patternName?: string } = {}): Shape<string> {
+  const { pattern, patternName } = options;
+  const expects = patternName ?? 'a string';
+  const schema: Record<string, unknown> = { type: 'string' };
+  if (pattern) schema.pattern = pattern.source;
+  return scalar(expects, schema, (value) =>
+    typeof value === 'string' && value.length > 0 && (!pattern || pattern.test(value)) ? value : undefined,
+  );
+}
+
+/** Any text, including the empty string, kept exactly (for expected program output). */
+export function text(): Shape<string> {
+  return scalar('a string', { type: 'string' }, (value) => (typeof value === 'string' ? value : undefined));
+}
+
+export function number(options: { min?: number; max?: number; integer?: boolean } = {}): Shape<number> {
+  const { min, max, integer } = options;
+  const bounds = [min !== undefined ? `>= ${min}` : '', max !== undefined ? `<= ${max}` : ''].filter(Boolean).join(' and ');
+  const expects = `${integer ? 'a whole number' : 'a number'}${bounds ? ` ${bounds}` : ''}`;
+  return scalar(expects, { type: integer ? 'integer' : 'number', minimum: min, maximum: max }, (value) =>
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (!integer || Number.isInteger(value)) &&
+    (min === undefined || value >= min) &&
+    (max === undefined || value <= max)
+      ? value
+      : undefined,
+  );
+}
+
+export function boolean(): Shape<boolean> {
+  return scalar('true or false', { type: 'boolean' }, (value) => (typeof value === 'boolean' ? value : undefined));
+}
+
+export function oneOf<const T extends string>(choices: readonly T[]): Shape<T> {
+  return scalar(`one of: ${choices.join(', ')}`, { enum: choices }, (value) =>
+    choices.includes(value as T) ? (value as T) : undefined,
+  );
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3,
+};
+
+/** A size in bytes, written as a number or with a unit: "10MB" (SI, as docker prints), "1MiB". */
+export function size(): Shape<number> {
+  return scalar('a size such as 10MB, 512kB or 1MiB', { type: ['string', 'integer'], pattern: '^\\d+(\\.\\d+)?\\s*[kKmMgG]?i?[bB]$' }, (value) => {
+    if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
+    const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*([kmg]?i?b)$/i.exec(value.trim()) : null;
+    const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+    return match && unit ? Math.round(Number(match[1]) * unit) : undefined;
+  });
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+/** A duration in milliseconds, written "30s", "5m" or "500ms". */
+export function duration(options: { max?: number } = {}): Shape<number> {
+  return scalar('a duration such as 500ms, 30s or 5m', { type: 'string', pattern: '^\\d+(\\.\\d+)?(ms|s|m)$' }, (value) => {
+    const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value.trim()) : null;
+    const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : undefined;
+    return ms !== undefined && ms > 0 && (options.max === undefined || ms <= options.max) ? ms : undefined;
+  });
+}
+
+/** A regular expression, compiled at load so a broken one is a spec error with its position. */
+export function regex(): Shape<RegExp> {
+  return {
+    expects: 'a regular expression',
+    parse(node, at) {
+      const value = scalarValue(node);
+      if (typeof value !== 'string') return at.report(`expected a regular expression, found ${describeNode(node)}`, node);
+      try {
+        return new RegExp(value, 'm');
+      } catch (error) {
+        return at.report(`invalid regular expression ${JSON.stringify(value)}: ${(error as Error).message}`, node);
+      }
+    },
+    jsonSchema: () => ({ type: 'string', format: 'regex' }),
+  };
+}
+
+export function list<T>(item: Shape<T>, options: { min?: number } = {}): Shape<T[]> {
+  const min = options.min ?? 0;
+  return {
+    expects: `a list of ${item.expects}`,
+    parse(node, at) {
+      if (!isSeq(node)) return at.report(`expected a list, found ${describeNode(node)}`, node);
+      if (node.items.length < min) return at.report(`expected at least ${min} item(s)`, node);
+      const values: T[] = [];
+      let valid = true;
+      for (const child of node.items) {
+        const value = item.parse(child as Node | null, at.at(child as Node));
+        if (value === INVALID) valid = false;
+        else values.push(value);
+      }
+      return valid ? values : INVALID;
+    },
+    jsonSchema: () => ({ type: 'array', items: item.jsonSchema(), minItems: min || undefined }),
+  };
+}
+
+/** One value or a list of them, always read as a list. */
+export function oneOrMany<T>(item: Shape<T>): Shape<T[]> {
+  const many = list(item, { min: 1 });
+  return {
+    expects: `${item.expects} or a list of them`,
+    parse: (node, at) => (isSeq(node) ? many.parse(node, at) : mapParsed(item.parse(node, at), (value) => [value])),
+    jsonSchema: () => ({ anyOf: [item.jsonSchema(), many.jsonSchema()] }),
+  };
+}
+
+export function optional<T>(shape: Shape<T>): Shape<T | undefined>;
+export function optional<T>(shape: Shape<T>, fallback: T): Shape<T>;
+export function optional<T>(shape: Shape<T>, fallback?: T): Shape<T | undefined> {
+  return { ...shape, parse: shape.parse.bind(shape), jsonSchema: shape.jsonSchema.bind(shape), optional: { fallback } };
+}
+
+export function mapParsed<T, U>(value: Parsed<T>, fn: (value: T) => U): Parsed<U> {
+  return value === INVALID ? INVALID : fn(value);
+}
+
+/** Checks a shape's value further once it has parsed, reporting at the node. */
+export function refine<T>(shape: Shape<T>, check: (value: T) => string | undefined): Shape<T> {
+  return {
+    ...shape,
+    parse(node, at) {
+      const value = shape.parse(node, at);
+      if (value === INVALID) return INVALID;
+      const problem = check(value);
+      return problem ? at.report(problem, node) : value;
+    },
+  };
+}
+
+export function pairsOf(node: YAMLMap): Pair<Node, Node | null>[] {
+  return node.items as Pair<Node, Node | null>[];
+}
+
+export function keyOf(pair: Pair<Node, Node | null>): string {
+  return String(scalarValue(pair.key));
+}
+
+/** The closest of `choices` to `word`, when it is close enough to be a likely typo. */
+export function suggest(word: string, choices: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const choice of choices) {
+    const distance = editDistance(word.toLowerCase(), choice.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [choice, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+export function unknownKeyMessage(key: string, valid: readonly string[]): string {
+  const guess = suggest(key, valid);
+  return `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : ''}; valid keys: ${valid.join(', ')}`;
+}
+
+export function object<F extends Fields>(fields: F): Shape<InferFields<F>> & { fields: F } {
+  const names = Object.keys(fields);
+  return {
+    fields,
+    expects: 'a mapping',
+    parse(node, at) {
+      if (!isMap(node)) return at.report(`expected a mapping with keys ${names.join(', ')}, found ${describeNode(node)}`, node);
+      return parseFields(fields, node, at, new Set());
+    },
+    jsonSchema: () => fieldsSchema(fields),
+  };
+}
+
+/** Reads `fields` from a mapping; keys in `alsoAllowed` belong to someone else and are left alone. */
+export function parseFields<F extends Fields>(fields: F, node: YAMLMap, at: Cursor, alsoAllowed: Set<string>): Parsed<InferFields<F>> {
+  const names = Object.keys(fields);
+  const result: Record<string, unknown> = {};
+  const seen = new Set<string>();
+  let valid = true;
+  for (const pair of pairsOf(node)) {
+    const key = keyOf(pair);
+    if (alsoAllowed.has(key)) continue;
+    const shape = fields[key];
+    if (!shape) {
+      at.report(unknownKeyMessage(key, [...names, ...alsoAllowed]), pair.key);
+      valid = false;
+      continue;
+    }
+    seen.add(key);
+    const value = shape.parse(pair.value, at.at(pair.value ?? pair.key));
+    if (value === INVALID) valid = false;
+    else result[key] = value;
+  }
+  for (const name of names) {
+    if (seen.has(name)) continue;
+    const shape = fields[name]!;
+    if (shape.optional) {
+      if (shape.optional.fallback !== undefined) result[name] = shape.optional.fallback;
+    } else {
+      at.report(`missing key "${name}" (${shape.expects})`, node);
+      valid = false;
+    }
+  }
+  return valid ? (result as InferFields<F>) : INVALID;
+}
+
+export function fieldsSchema(fields: Fields): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  const required: string[] = [];
+  for (const [name, shape] of Object.entries(fields)) {
+    properties[name] = shape.jsonSchema();
+    if (!shape.optional) required.push(name);
+  }
+  return { type: 'object', properties, required, additionalProperties: false };
+}
