@@ -1,6 +1,6 @@
 // A rebuild came entirely from the layer cache: every instruction after FROM said "Using cache".
-// The LABEL step the builder appends for the grader's own labels is not the student's, so it is
-// left out.
+// The LABEL steps the builder appends for the grader's own labels are not the student's, so they
+// are left out.
 import type { BuildStep } from '../runner/engine.js';
 import { string } from '../runner/schema.js';
 import { defineGrader, fail, pass } from './types.js';
@@ -25,9 +25,9 @@ export const buildCached = defineGrader({
   },
 });
 
-/** The build's steps without the LABEL step the builder adds for the grader's own labels. */
+/** The build's steps without the LABEL steps the builder appends, one per label of the grader's. */
 export function studentSteps(steps: BuildStep[]): BuildStep[] {
-  const last = steps.at(-1);
-  const ours = last && /^LABEL\s/i.test(last.instruction) && /^LABEL(\s+grade\.[\w.-]+=\S*)+\s*$/i.test(last.instruction);
-  return ours ? steps.slice(0, -1) : steps;
+  let end = steps.length;
+  while (end > 0 && /^LABEL\s+"?grade\.[\w.-]+"?=\S*\s*$/i.test(steps[end - 1]!.instruction)) end--;
+  return steps.slice(0, end);
 }

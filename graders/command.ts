@@ -34,7 +34,7 @@ export const command = defineGrader({
       if (!matcher) continue;
       const captured = finished.run[stream];
       if (!matches(matcher, captured)) {
-        const cut = captured.truncated ? ` (cut at ${captured.text.length} of ${captured.bytes} bytes)` : '';
+        const cut = captured.truncated ? ` (cut at ${Buffer.byteLength(captured.text)} of ${captured.bytes} bytes)` : '';
         return fail(`${shown} printed ${quoteOutput(captured.text)} on ${stream}${cut}, expected ${describeMatcher(matcher)}`, {
           expected: 'equals' in matcher ? matcher.equals : describeMatcher(matcher),
           actual: captured.text,

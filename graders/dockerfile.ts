@@ -28,7 +28,7 @@ export const dockerfile = defineGrader({
     try {
       parsed = parseDockerfile(text);
     } catch (error) {
-      if (error instanceof DockerfileError) return fail(`${shown}: ${error.message}`);
+      if (error instanceof DockerfileError) return fail(error.in(shown));
       throw error;
     }
     const { stages } = parsed;

@@ -6,7 +6,8 @@ export function formatSize(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
+  // Round before choosing the unit, so 999,999 bytes reads 1MB, not 1000kB.
+  while (Number(value.toPrecision(3)) >= 1000 && unit < units.length - 1) {
     value /= 1000;
     unit++;
   }

@@ -15,7 +15,7 @@ export const pathAbsent = defineGrader({
   async run({ image, paths }, context) {
     const built = context.outcome('build', image);
     if (!built.ok) return fail(built.reason);
-    const present = await context.engine.pathsPresent(built.ref, paths);
+    const present = await context.engine.pathsPresent(built.ref, paths, context.helper('probe').labels);
     return present.length === 0
       ? pass(`${image} has none of ${paths.join(', ')}`)
       : fail(`${image} still contains ${present.join(', ')}`, { expected: `none of ${paths.join(', ')}`, actual: present.join(', ') });

@@ -82,7 +82,7 @@ async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv,
     }
     parsed = parseDockerfile(source);
   } catch (error) {
-    if (error instanceof DockerfileError) return failure(`${shown}: ${error.message}`);
+    if (error instanceof DockerfileError) return failure(error.in(shown));
     throw error;
   }
   const remote = remoteSources(parsed)[0];
@@ -165,8 +165,8 @@ export function describeBuildFailure(outcome: BuildOutcome, shown: string, parse
   if (outcome.timedOut) return `${shown}: ${outcome.error}`;
   const failing = outcome.steps.at(-1);
   if (!failing) return `${shown} did not build: ${outcome.error}`;
-  const instructions = parsed.stages.flatMap((stage) => [stage.from, ...stage.instructions]);
-  const line = instructions[failing.index - 1]?.line;
+  // The builder numbers every instruction, the ARGs before the first FROM included.
+  const line = parsed.instructions[failing.index - 1]?.line;
   return `${shown}${line ? `:${line}` : ''}: ${failing.instruction} failed: ${outcome.error}`;
 }
 

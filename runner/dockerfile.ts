@@ -73,6 +73,11 @@ export class DockerfileError extends Error {
   ) {
     super(message, options);
   }
+
+  /** The message with the file named as the student knows it, e.g. "scratch/Dockerfile:4: ...". */
+  in(file: string): string {
+    return this.message.startsWith('Dockerfile:') ? `${file}${this.message.slice('Dockerfile'.length)}` : `${file}: ${this.message}`;
+  }
 }
 
 export const INSTRUCTION_KEYWORDS: readonly string[] = [

@@ -1,7 +1,7 @@
 // A small strict validator over YAML syntax trees: every problem is reported with the file, line
 // and column of the offending node, unknown keys list the valid ones, and defaults are filled in
 // here so nothing downstream guesses one. Each shape also describes itself as JSON Schema.
-import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 
 export interface SpecIssue {
   file: string;
@@ -64,6 +64,7 @@ function scalarValue(node: Node | null): unknown {
 
 function describeNode(node: Node | null): string {
   if (node === null) return 'nothing';
+  if (isAlias(node)) return `an alias (*${node.source}) to a mapping or list: write the value out`;
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
   const value = scalarValue(node);
@@ -154,7 +155,7 @@ export function regex(): Shape<RegExp> {
       const value = scalarValue(node);
       if (typeof value !== 'string') return at.report(`expected a regular expression, found ${describeNode(node)}`, node);
       try {
-        return new RegExp(value, 'm');
+        return new RegExp(value);
       } catch (error) {
         return at.report(`invalid regular expression ${JSON.stringify(value)}: ${(error as Error).message}`, node);
       }

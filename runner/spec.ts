@@ -3,7 +3,7 @@
 // runner only ever sees a well-formed Exercise.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { graders } from '../graders/index.js';
 import type { ActionUse, CheckContext, GraderKind, Verdict } from '../graders/types.js';
 import type { Limits } from './engine.js';
@@ -283,6 +283,14 @@ async function parseFile<T>(file: string, shape: Shape<T>, issues: SpecIssue[], 
     }
     return INVALID;
   }
+  // An alias to a plain value reads as that value; aliases to mappings or lists stay unsupported
+  // (they could refer to themselves) and are reported where they are used.
+  visit(doc, {
+    Alias(_, alias) {
+      const target = alias.resolve(doc);
+      return isScalar(target) ? target : undefined;
+    },
+  });
   return shape.parse(doc.contents as Node | null, new Cursor(source, issues, doc.contents as Node | null));
 }
 
