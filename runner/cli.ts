@@ -2,7 +2,7 @@
 // The `grade` command: grade an exercise in a folder, list the exercises, clean up after killed
 // runs. Exit codes: 0 every required check passed, 1 some did not, 2 grading was impossible
 // (bad arguments, an invalid spec, no engine), 130/143 interrupted.
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
@@ -114,6 +114,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const exercise = await loadExercise(exerciseDir);
   const submissionDir = path.resolve(String(values.dir ?? '.'));
+  if (!(await stat(submissionDir).catch(() => undefined))?.isDirectory()) {
+    throw new UsageError(`--dir ${submissionDir}: no such folder`);
+  }
   const limits = resolveLimits(exercise.limits, flagLimits);
 
   // In JSON mode stdout carries the document alone; the progress view goes to stderr.

@@ -3,7 +3,6 @@
 // an EngineError that says what to do.
 import Docker from 'dockerode';
 import type { ContainerTopResult, ContainerWaitResult } from 'dockerode';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { Demuxer, OutputCapture } from './capture.js';
@@ -303,7 +302,7 @@ export class DockerodeEngine implements DockerEngine {
         return outcome({ startError: engineMessage(error) });
       }
       const timedOut = await this.waitBounded(container, request.limits.runTimeoutMs, request.signal);
-      await Promise.race([drained, delay(2000)]);
+      await within(drained, 2000);
       const state = (await engineCall(() => container.inspect())).State;
       let copied: Buffer | undefined;
       if (request.copyOut && !timedOut) copied = await this.copyOut(container, request.copyOut);
@@ -327,7 +326,7 @@ export class DockerodeEngine implements DockerEngine {
     const first = await Promise.race([waiting.then(() => 'exited' as const, (error) => Promise.reject(asEngineError(error))), expired]);
     if (first === 'exited') return false;
     await container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
-    await Promise.race([waiting.catch(() => undefined), delay(KILL_GRACE_MS)]);
+    await within(waiting.catch(() => undefined), KILL_GRACE_MS);
     return true;
   }
 
@@ -418,7 +417,10 @@ export class DockerodeEngine implements DockerEngine {
       const present: string[] = [];
       for (const path of paths) {
         try {
-          await container.infoArchive({ path });
+          // A HEAD (infoArchive) leaves its socket open when the path exists: ask for the
+          // archive and drop it unread once the engine has answered.
+          const archive = (await container.getArchive({ path })) as unknown as Readable;
+          archive.destroy();
           present.push(path);
         } catch (error) {
           if (!isNotFound(error)) throw asEngineError(error);
@@ -439,12 +441,27 @@ export class DockerodeEngine implements DockerEngine {
     }
   }
 
-  async removeImage(ref: string): Promise<void> {
+  async removeImage(ref: string, owner?: { key: string; value: string }): Promise<void> {
+    let parent: string | undefined;
     try {
+      parent = (await this.docker.getImage(ref).inspect()).Parent || undefined;
       await this.docker.getImage(ref).remove({ noprune: true });
     } catch (error) {
       if (isNotFound(error)) return;
       throw asEngineError(error);
+    }
+    // The classic builder makes one image per label; those carrying this run's label are ours.
+    while (owner && parent) {
+      const image = await this.docker.getImage(parent).inspect().catch(() => undefined);
+      if (!image || image.Config?.Labels?.[owner.key] !== owner.value || (image.RepoTags ?? []).some((tag) => tag !== '<none>:<none>')) return;
+      parent = image.Parent || undefined;
+      try {
+        await this.docker.getImage(image.Id).remove({ noprune: true });
+      } catch (error) {
+        const converted = asEngineError(error);
+        if (converted instanceof EngineError) throw converted;
+        return; // still a parent of another image: it stays as that image's cache
+      }
     }
   }
 
@@ -458,6 +475,13 @@ export class DockerodeEngine implements DockerEngine {
       images: images.map((image) => ({ id: image.Id, tags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>'), labels: image.Labels ?? {} })),
     };
   }
+}
+
+/** Waits for `promise`, but no longer than `ms`; leaves no timer behind either way. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /**

@@ -159,8 +159,11 @@ export interface DockerEngine {
   /** Which of `paths` exist in the image, without running anything from it. */
   pathsPresent(image: string, paths: string[], labels?: Labels): Promise<string[]>;
   removeContainer(id: string): Promise<void>;
-  /** Untag (and delete if unused) an image; its cached parent layers stay. */
-  removeImage(ref: string): Promise<void>;
+  /**
+   * Untag (and delete if unused) an image. Its cached parent layers stay, except untagged parents
+   * carrying the label `owner` (the steps the builder adds for the grader's own labels).
+   */
+  removeImage(ref: string, owner?: { key: string; value: string }): Promise<void>;
   listOurs(labelFilter: string): Promise<OurObjects>;
 }
 

@@ -65,7 +65,7 @@ export class GradingSession {
     }
     if (!options.keepImages) {
       for (const ref of this.images.splice(0).reverse()) {
-        await this.engine.removeImage(ref).catch((error: Error) => problems.push(`image ${ref}: ${error.message}`));
+        await this.engine.removeImage(ref, { key: LABEL.run, value: this.runId }).catch((error: Error) => problems.push(`image ${ref}: ${error.message}`));
       }
     }
     return problems;
