@@ -146,6 +146,8 @@ function readableOf(buffer: Buffer): Readable {
 
 /** Present locally: used as is. Missing: pulled, with progress. Offline: a clear reason. */
 async function ensureImage(ref: string, env: ActionEnv): Promise<string | undefined> {
+  const known = env.session.pullFailures.get(ref);
+  if (known) return known;
   if (await env.engine.inspectImage(ref)) return undefined;
   env.activity(`pulling ${ref}`);
   try {
@@ -156,7 +158,9 @@ async function ensureImage(ref: string, env: ActionEnv): Promise<string | undefi
     );
     return undefined;
   } catch (error) {
-    return `base image ${ref} is not on this machine and could not be pulled (${(error as Error).message.split('\n')[0]}); when online, run docker pull ${ref}`;
+    const reason = `base image ${ref} is not on this machine and could not be pulled (${(error as Error).message.split('\n')[0]}); when online, run docker pull ${ref}`;
+    env.session.pullFailures.set(ref, reason);
+    return reason;
   }
 }
 

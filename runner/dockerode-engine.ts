@@ -32,6 +32,7 @@ const KILL_GRACE_MS = 10_000;
 /** Build logs kept for the report; the builder's own chatter beyond this is dropped. */
 const BUILD_LOG_BYTES = 256 * 1024;
 const COPY_OUT_BYTES = 64 * 1024 * 1024;
+const BUILDER_COLOUR = /\u001b\[[0-9;]*m/g;
 
 interface DockerodeError extends Error {
   statusCode?: number;
@@ -82,7 +83,7 @@ export function asEngineError(error: unknown): unknown {
 /** The engine's own message for an API error, without dockerode's "(HTTP code 404) ..." prefix. */
 export function engineMessage(error: unknown): string {
   const failure = error as DockerodeError;
-  const message = failure?.json?.message ?? failure?.reason ?? failure?.message ?? String(error);
+  const message = failure?.json?.message ?? failure?.message ?? failure?.reason ?? String(error);
   return String(message).replace(/^\(HTTP code \d+\)\s*[\w ]*-\s*/, '').trim();
 }
 
@@ -142,13 +143,19 @@ export class DockerodeEngine implements DockerEngine {
   }
 
   async pull(ref: string, onProgress?: (progress: PullProgress) => void, signal?: AbortSignal): Promise<void> {
-    const stream = (await engineCall(() => this.docker.pull(ref, { abortSignal: signal }))) as Readable;
+    let stream: Readable;
+    try {
+      stream = (await this.docker.pull(ref, { abortSignal: signal })) as Readable;
+    } catch (error) {
+      const converted = asEngineError(error);
+      throw converted instanceof EngineError ? converted : new Error(engineMessage(error), { cause: error });
+    }
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(
         stream,
         (error: Error | null, events: { error?: string }[]) => {
           const failed = error ?? events.find((event) => event.error);
-          if (failed) reject(new Error(error ? engineMessage(error) : String((failed as { error: string }).error)));
+          if (failed) reject(new Error(error ? engineMessage(error) : String((failed as { error: string }).error).trim()));
           else resolve();
         },
         (event: PullProgress) => onProgress?.(event),
@@ -212,8 +219,10 @@ export class DockerodeEngine implements DockerEngine {
             continue;
           }
           if (event.stream !== undefined) {
-            note(event.stream);
-            pendingText += event.stream;
+            // The classic builder colours a RUN's stderr; the colour is not part of the log.
+            const text = event.stream.replace(BUILDER_COLOUR, '');
+            note(text);
+            pendingText += text;
             const complete = pendingText.split('\n');
             pendingText = complete.pop()!;
             complete.forEach(onLine);

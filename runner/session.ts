@@ -16,6 +16,8 @@ export const OURS = `${LABEL.tool}=grade`;
 export class GradingSession {
   readonly runId: string;
   readonly labels: Labels;
+  /** Base images that could not be pulled, so a run asks the registry once per image. */
+  readonly pullFailures = new Map<string, string>();
   private readonly images: string[] = [];
   private readonly containers: string[] = [];
   private helpers = 0;
