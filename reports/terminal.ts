@@ -14,9 +14,10 @@ export interface TerminalOptions {
 }
 
 /** Colour and spinners only on a real terminal, unless NO_COLOR or FORCE_COLOR say otherwise. */
-export function terminalCapabilities(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env) {
+export function terminalCapabilities(stream: { isTTY?: boolean; columns?: number }, env: NodeJS.ProcessEnv = process.env) {
   const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
-  const tty = Boolean(stream.isTTY) && env.TERM !== 'dumb';
+  // A pseudo-terminal without a size (e.g. under `script`) makes a spinner redraw without end.
+  const tty = Boolean(stream.isTTY) && Boolean(stream.columns) && env.TERM !== 'dumb';
   const color = env.NO_COLOR === undefined || env.NO_COLOR === '' ? tty || forced : false;
   return { color, interactive: tty && !env.CI };
 }

@@ -20,6 +20,11 @@ export class OutputCapture {
     this.kept += part.length;
   }
 
+  /** Every byte from now on would be dropped. */
+  get full(): boolean {
+    return this.kept >= this.capBytes;
+  }
+
   result(): CapturedOutput {
     const kept = Buffer.concat(this.chunks);
     const truncated = this.bytes > this.kept;

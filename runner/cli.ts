@@ -15,14 +15,15 @@ import { exercisesRoot } from './paths.js';
 import { EXIT, exitCodeOf } from './results.js';
 import { grade, GradingInterrupted } from './run.js';
 import { Cursor, duration, INVALID, number, oneOf, size, SpecError, type Shape } from './schema.js';
-import { OURS } from './session.js';
+import { cleanLeftovers } from './clean.js';
 import { loadExercise } from './spec.js';
 import { version } from './version.js';
 import { LineCounter } from 'yaml';
 
 const USAGE = `Usage: grade <exercise> [options]     grade the exercise in a folder
        grade list                       list the exercises and their steps
-       grade clean                      remove images and containers left by killed runs
+       grade clean [--all]              remove images and containers left by killed runs
+                                        (--all: also those of runs still grading)
 
 Options:
   --dir PATH             the submission folder (default: the current folder)
@@ -73,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
         dir: { type: 'string' },
         reporter: { type: 'string', default: 'terminal' },
         keep: { type: 'boolean', default: false },
+        all: { type: 'boolean', default: false },
         exercises: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -97,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
   const root = path.resolve(String(values.exercises ?? exercisesRoot));
 
   if (command === 'list') return listExercises(root);
-  if (command === 'clean') return clean(new DockerodeEngine());
+  if (command === 'clean') return clean(new DockerodeEngine(), Boolean(values.all));
 
   const reporter = String(values.reporter);
   if (reporter !== 'terminal' && reporter !== 'json') throw new UsageError(`--reporter ${reporter}: expected terminal or json`);
@@ -176,18 +178,12 @@ async function listExercises(root: string): Promise<number> {
   return EXIT.passed;
 }
 
-async function clean(engine: DockerEngine): Promise<number> {
+async function clean(engine: DockerEngine, all: boolean): Promise<number> {
   await engine.info();
-  const { containers, images } = await engine.listOurs(OURS);
-  for (const container of containers) {
-    await engine.removeContainer(container.id);
-    process.stdout.write(`removed container ${container.name || container.id.slice(0, 12)}\n`);
-  }
-  for (const image of images) {
-    for (const ref of image.tags.length ? image.tags : [image.id]) await engine.removeImage(ref);
-    process.stdout.write(`removed image ${image.tags.join(', ') || image.id.slice(7, 19)}\n`);
-  }
-  process.stdout.write(`grade clean: removed ${containers.length} container(s) and ${images.length} image(s)\n`);
+  const { removed, inUse } = await cleanLeftovers(engine, { all });
+  for (const object of removed) process.stdout.write(`removed ${object}\n`);
+  for (const object of inUse) process.stdout.write(`kept ${object}: its run is still grading (grade clean --all removes it too)\n`);
+  process.stdout.write(`grade clean: removed ${removed.length}, kept ${inUse.length} in use\n`);
   return EXIT.passed;
 }
 

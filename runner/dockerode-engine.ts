@@ -27,6 +27,8 @@ import {
 
 /** How long the engine has to answer a first ping before we call it unreachable. */
 const PING_TIMEOUT_MS = 10_000;
+/** Past a run's timeout, how long the kill may take before the run is abandoned and removed. */
+const FALLBACK_GRACE_MS = 30_000;
 /** After a kill, how long the engine has to confirm the container stopped. */
 const KILL_GRACE_MS = 10_000;
 /** Build logs kept for the report; the builder's own chatter beyond this is dropped. */
@@ -118,17 +120,14 @@ export class DockerodeEngine implements DockerEngine {
   constructor(private readonly docker: Docker = new Docker()) {}
 
   async info(): Promise<EngineInfo> {
-    const timeout = AbortSignal.timeout(PING_TIMEOUT_MS);
-    const version = await engineCall(() =>
-      Promise.race([
-        this.docker.version(),
-        new Promise<never>((_, reject) =>
-          timeout.addEventListener('abort', () =>
-            reject(new EngineError(`the Docker engine at ${where()} did not answer within ${PING_TIMEOUT_MS / 1000} s`, 'Check that Docker is running and responsive (`docker info`).')),
-          ),
-        ),
-      ]),
-    );
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new EngineError(`the Docker engine at ${where()} did not answer within ${PING_TIMEOUT_MS / 1000} s`, 'Check that Docker is running and responsive (`docker info`).')),
+        PING_TIMEOUT_MS,
+      );
+    });
+    const version = await engineCall(() => Promise.race([this.docker.version(), silent])).finally(() => clearTimeout(timer));
     return { version: version.Version, apiVersion: version.ApiVersion, os: version.Os, arch: version.Arch };
   }
 
@@ -263,7 +262,30 @@ export class DockerodeEngine implements DockerEngine {
     return engineCall(() => this.docker.createContainer(options));
   }
 
+  /**
+   * Runs a container to completion. The run's own timeout kills it; should the engine not answer
+   * the kill, an outer fallback gives up on it, removes it by name and reports a timeout.
+   */
   async run(request: RunRequest): Promise<RunOutcome> {
+    const fallbackMs = request.limits.runTimeoutMs + FALLBACK_GRACE_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const contained = this.runContained(request);
+    const fallback = new Promise<RunOutcome>((resolve) => {
+      timer = setTimeout(() => {
+        contained.catch(() => undefined);
+        void this.removeContainer(request.name).catch(() => undefined);
+        const nothing = new OutputCapture(0).result();
+        resolve({ exitCode: null, stdout: nothing, stderr: nothing, timedOut: true, oomKilled: false, durationMs: fallbackMs });
+      }, fallbackMs);
+    });
+    try {
+      return await Promise.race([contained, fallback]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async runContained(request: RunRequest): Promise<RunOutcome> {
     const started = Date.now();
     const stdout = new OutputCapture(request.limits.outputBytes);
     const stderr = new OutputCapture(request.limits.outputBytes);
@@ -279,7 +301,8 @@ export class DockerodeEngine implements DockerEngine {
       AttachStdout: true,
       AttachStderr: true,
       NetworkDisabled: true,
-      HostConfig: hostConfig(request.limits, request),
+      // Output is read from the attached stream; a log on the engine's disk would only cost.
+      HostConfig: { ...hostConfig(request.limits, request), LogConfig: { Type: 'none', Config: {} } },
     });
     const outcome = (extra: Partial<RunOutcome>): RunOutcome => ({
       exitCode: null,
@@ -291,13 +314,23 @@ export class DockerodeEngine implements DockerEngine {
       ...extra,
     });
     let attached: Readable | undefined;
+    let flooded = false;
     try {
       for (const { dir, tar } of request.copyIn ?? []) {
         await engineCall(() => container.putArchive(tar, { path: dir }));
       }
       attached = (await engineCall(() => container.attach({ stream: true, stdout: true, stderr: true }))) as unknown as Readable;
       const demuxer = new Demuxer(stdout, stderr);
-      attached.on('data', (chunk: Buffer) => demuxer.push(chunk));
+      const stream = attached;
+      stream.on('data', (chunk: Buffer) => {
+        demuxer.push(chunk);
+        // A flood past the caps is not read any further: the stream is closed (a paused one would
+        // stall the engine), the engine discards the rest, and the timeout ends the program.
+        if (!flooded && ((stdout.full && stderr.full) || stdout.bytes + stderr.bytes > 4 * request.limits.outputBytes)) {
+          flooded = true;
+          stream.destroy();
+        }
+      });
       const drained = new Promise<void>((resolve) => {
         attached!.once('end', resolve);
         attached!.once('close', resolve);
@@ -311,7 +344,7 @@ export class DockerodeEngine implements DockerEngine {
         return outcome({ startError: engineMessage(error) });
       }
       const timedOut = await this.waitBounded(container, request.limits.runTimeoutMs, request.signal);
-      await within(drained, 2000);
+      if (!flooded) await within(drained, 2000);
       const state = (await engineCall(() => container.inspect())).State;
       let copied: Buffer | undefined;
       if (request.copyOut && !timedOut) copied = await this.copyOut(container, request.copyOut);
@@ -327,12 +360,23 @@ export class DockerodeEngine implements DockerEngine {
   private async waitBounded(container: Docker.Container, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     const waiting = container.wait() as Promise<ContainerWaitResult>;
     waiting.catch(() => undefined);
-    const limit = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]);
+    // A plain timer: on Node 20 an AbortSignal.timeout() inside AbortSignal.any() can be garbage
+    // collected before it fires, and the run would then wait for the outer fallback.
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const expired = new Promise<'expired'>((resolve) => {
-      if (limit.aborted) resolve('expired');
-      limit.addEventListener('abort', () => resolve('expired'), { once: true });
+      timer = setTimeout(() => resolve('expired'), timeoutMs);
+      onAbort = () => resolve('expired');
+      if (signal?.aborted) resolve('expired');
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
-    const first = await Promise.race([waiting.then(() => 'exited' as const, (error) => Promise.reject(asEngineError(error))), expired]);
+    let first: 'exited' | 'expired';
+    try {
+      first = await Promise.race([waiting.then(() => 'exited' as const, (error) => Promise.reject(asEngineError(error))), expired]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
     if (first === 'exited') return false;
     await container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
     await within(waiting.catch(() => undefined), KILL_GRACE_MS);
