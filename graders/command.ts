@@ -50,8 +50,14 @@ export function abnormalEnd(run: RunOutcome, shown: string, timeoutMs: number): 
   if (run.startError) {
     return fail(`${shown} could not start: ${run.startError}`, { hint: startErrorHint(run.startError) });
   }
-  if (run.timedOut) return fail(`${shown} timed out after ${formatDuration(timeoutMs)} and was killed`);
-  if (run.oomKilled) return fail(`${shown} was killed for using more memory than allowed`);
+  if (run.timedOut) {
+    return fail(`${shown} timed out after ${formatDuration(timeoutMs)} and was killed`, {
+      hint: 'The program must finish by itself: look for a loop that never ends, or a read from input that never comes.',
+    });
+  }
+  if (run.oomKilled) {
+    return fail(`${shown} was killed for using more memory than allowed`, { hint: 'Look for memory allocated in a loop and never freed.' });
+  }
   return undefined;
 }
 

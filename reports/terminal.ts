@@ -16,10 +16,11 @@ export interface TerminalOptions {
 /** Colour and spinners only on a real terminal, unless NO_COLOR or FORCE_COLOR say otherwise. */
 export function terminalCapabilities(stream: { isTTY?: boolean; columns?: number }, env: NodeJS.ProcessEnv = process.env) {
   const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
-  // A pseudo-terminal without a size (e.g. under `script`) makes a spinner redraw without end.
-  const tty = Boolean(stream.isTTY) && Boolean(stream.columns) && env.TERM !== 'dumb';
+  const tty = Boolean(stream.isTTY) && env.TERM !== 'dumb';
   const color = env.NO_COLOR === undefined || env.NO_COLOR === '' ? tty || forced : false;
-  return { color, interactive: tty && !env.CI };
+  // A terminal that reports no width (a bare pseudo-terminal) makes a spinner redraw without end.
+  const sized = stream.columns === undefined || stream.columns > 0;
+  return { color, interactive: tty && sized && !env.CI };
 }
 
 const SYMBOL = { pass: '✔', fail: '✖', skip: '-', error: '!' } as const;

@@ -157,6 +157,7 @@ t.test('NO_COLOR wins over FORCE_COLOR', async (t) => {
 t.test('terminalCapabilities', async (t) => {
   t.same(terminalCapabilities({}, {}), { color: false, interactive: false });
   t.same(terminalCapabilities({ isTTY: true }, {}), { color: true, interactive: true });
+  t.same(terminalCapabilities({ isTTY: true, columns: 0 }, {}), { color: true, interactive: false }, 'no width: no spinner');
   t.same(terminalCapabilities({ isTTY: true }, { CI: 'true' }), { color: true, interactive: false }, 'CI: colour, no spinner');
   t.same(terminalCapabilities({ isTTY: true }, { TERM: 'dumb' }), { color: false, interactive: false });
   t.same(terminalCapabilities({ isTTY: true }, { NO_COLOR: '1' }), { color: false, interactive: true });
