@@ -60,8 +60,8 @@ export function classroomReport(result: ExerciseResult): string {
         score: check.points,
         // The reporter prints the message of a test that did not pass, after "Error: ".
         message: message(check),
-        // The command that regrades this step, and the spec it comes from.
-        test_code: platformLine(`grade ${result.exercise} --step ${step.id}`),
+        // The command that regrades it (the whole exercise is one run), and the spec it comes from.
+        test_code: platformLine(`grade ${result.exercise} # step ${step.id}, check ${check.id}`),
         filename: platformLine(`exercises/${result.exercise}/${step.id}.yaml`),
         line_no: 0,
         duration: check.durationMs,

@@ -98,6 +98,10 @@ export class TerminalView {
     if (check.hint) this.write(chalk.cyan(indent(`hint: ${plainText(check.hint)}`, 6)));
   }
 
+  note(text: string): void {
+    this.write(this.chalk.dim(text));
+  }
+
   summary(result: ExerciseResult): void {
     const required = result.steps.filter((step) => step.required).flatMap((step) => step.checks);
     const failing = required.filter((check) => check.status !== 'pass').length;

@@ -2,17 +2,17 @@
 // The `grade` command: grade an exercise in a folder, list the exercises, clean up after killed
 // runs. Exit codes: 0 every required check passed, 1 some did not, 2 grading was impossible
 // (bad arguments, an invalid spec, no engine), 130/143 interrupted.
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
-import { jsonReport } from '../reports/json.js';
+import { fileReports, stdoutReporters, type FileReport, type StdoutReporter } from '../reports/index.js';
 import { TerminalView } from '../reports/terminal.js';
 import { DockerodeEngine } from './dockerode-engine.js';
 import { EngineError, type DockerEngine, type Limits } from './engine.js';
 import { resolveLimits } from './limits.js';
 import { exercisesRoot } from './paths.js';
-import { EXIT, exitCodeOf } from './results.js';
+import { EXIT, exitCodeOf, type ExerciseResult } from './results.js';
 import { grade, GradingInterrupted } from './run.js';
 import { Cursor, duration, INVALID, number, oneOf, size, SpecError, type Shape } from './schema.js';
 import { cleanLeftovers } from './clean.js';
@@ -27,7 +27,9 @@ const USAGE = `Usage: grade <exercise> [options]     grade the exercise in a fol
 
 Options:
   --dir PATH             the submission folder (default: the current folder)
-  --reporter NAME        what goes to stdout: terminal (default) or json
+  --reporter NAME        what goes to stdout: terminal (default), json or tap
+  --out DIR              write report files into DIR (default ./grade-report with --report)
+  --report LIST          which files: tap,html,json,junit,gradescope,classroom (default: all)
   --keep                 keep the images built for inspection (containers are always removed)
   --exercises DIR        where exercise specs live (default: the ones shipped with grade)
   --run-timeout T        wall-clock limit per container run, e.g. 30s (default 30s)
@@ -73,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
       options: {
         dir: { type: 'string' },
         reporter: { type: 'string', default: 'terminal' },
+        out: { type: 'string' },
+        report: { type: 'string' },
         keep: { type: 'boolean', default: false },
         all: { type: 'boolean', default: false },
         exercises: { type: 'string' },
@@ -102,7 +106,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'clean') return clean(new DockerodeEngine(), Boolean(values.all));
 
   const reporter = String(values.reporter);
-  if (reporter !== 'terminal' && reporter !== 'json') throw new UsageError(`--reporter ${reporter}: expected terminal or json`);
+  if (!Object.hasOwn(stdoutReporters, reporter)) {
+    throw new UsageError(`--reporter ${reporter}: expected one of ${Object.keys(stdoutReporters).join(', ')}`);
+  }
+  const reportFiles = chosenReports(values.out, values.report);
   const flagLimits: Partial<Limits> = {};
   for (const [flag, { key, shape }] of Object.entries(LIMIT_FLAGS)) {
     const text = (values as Record<string, unknown>)[flag];
@@ -121,8 +128,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const limits = resolveLimits(exercise.limits, flagLimits);
 
-  // In JSON mode stdout carries the document alone; the progress view goes to stderr.
-  const view = new TerminalView({ stream: reporter === 'json' ? process.stderr : process.stdout });
+  // With a document on stdout, stdout carries it alone; the progress view goes to stderr.
+  const document = stdoutReporters[reporter as StdoutReporter];
+  const view = new TerminalView({ stream: document ? process.stderr : process.stdout });
   const interrupt = new AbortController();
   let signalExit: number = EXIT.interrupted;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -146,7 +154,8 @@ async function main(argv: string[]): Promise<number> {
       signal: interrupt.signal,
     });
     view.summary(result);
-    if (reporter === 'json') process.stdout.write(jsonReport(result));
+    if (reportFiles) await writeReports(result, reportFiles.dir, reportFiles.names, view);
+    if (document) process.stdout.write(document(result));
     return exitCodeOf(result);
   } catch (error) {
     view.stop();
@@ -159,6 +168,26 @@ async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** `--out DIR --report LIST`: which report files to write, or undefined for none. */
+function chosenReports(out: unknown, list: unknown): { dir: string; names: FileReport[] } | undefined {
+  if (out === undefined && list === undefined) return undefined;
+  const names = (typeof list === 'string' ? list.split(',').map((name) => name.trim()).filter(Boolean) : Object.keys(fileReports)) as FileReport[];
+  const unknown = names.filter((name) => !Object.hasOwn(fileReports, name));
+  if (unknown.length || names.length === 0) {
+    throw new UsageError(`--report ${String(list)}: expected a comma-separated choice of ${Object.keys(fileReports).join(',')}`);
+  }
+  return { dir: path.resolve(typeof out === 'string' ? out : 'grade-report'), names: [...new Set(names)] };
+}
+
+async function writeReports(result: ExerciseResult, dir: string, names: FileReport[], view: TerminalView): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const name of names) {
+    const { file, write } = fileReports[name];
+    await writeFile(path.join(dir, file), write(result));
+  }
+  view.note(`reports written to ${dir}: ${names.map((name) => fileReports[name].file).join(', ')}`);
 }
 
 async function exerciseNames(root: string): Promise<string[]> {

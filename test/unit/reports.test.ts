@@ -523,10 +523,11 @@ for (const [name, result] of results) {
     t.notOk(strings(parsed).some((text) => CONTROL.test(text) || LONE_SURROGATE.test(text)), 'no controls or lone surrogates');
     if (name === 'hostile') return;
     const stepOf = result.steps.flatMap((step) => step.checks.map(() => step));
+    const checksOf = result.steps.flatMap((step) => step.checks.map((check) => check.id));
     t.same(
       parsed.tests.map((test) => [test.test_code, test.filename]),
-      stepOf.map((step) => [`grade ${result.exercise} --step ${step.id}`, `exercises/${result.exercise}/${step.id}.yaml`]),
-      'test_code regrades the step; filename is its spec',
+      stepOf.map((step, index) => [`grade ${result.exercise} # step ${step.id}, check ${checksOf[index]}`, `exercises/${result.exercise}/${step.id}.yaml`]),
+      'test_code regrades the exercise and names the check; filename is its spec',
     );
     checks.forEach((check, index) => t.ok(parsed.tests[index]!.message.startsWith(check.message), `${check.id}: message leads with the check's message`));
   });
