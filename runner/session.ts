@@ -86,13 +86,15 @@ export class GradingSession {
   async cleanup(options: { keepImages: boolean }): Promise<string[]> {
     const problems: string[] = [];
     // Containers this run started, and any a run abandoned after its fallback timeout.
-    const found = await this.engine.listOurs(`${LABEL.run}=${this.runId}`).catch(() => ({ containers: [] }));
+    const found = await this.engine.listOurs(`${LABEL.run}=${this.runId}`).catch(() => ({ containers: [], images: [] }));
     const containers = new Set([...this.containers.splice(0), ...found.containers.map((container) => container.id)]);
     for (const id of containers) {
       await this.engine.removeContainer(id).catch((error: Error) => problems.push(`container ${id.slice(0, 12)}: ${error.message}`));
     }
     if (!options.keepImages) {
-      for (const ref of this.images.splice(0).reverse()) {
+      // Tagged images this run built, then any untagged one a build interrupted mid-way left.
+      const untagged = found.images.filter((image) => image.tags.length === 0).map((image) => image.id);
+      for (const ref of [...this.images.splice(0).reverse(), ...untagged]) {
         const problem = await this.removeImage(ref);
         if (problem) problems.push(`image ${ref}: ${problem}`);
       }

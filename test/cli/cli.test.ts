@@ -29,7 +29,7 @@ t.test('grade list shows the multi exercise and its steps', async (t) => {
 t.test('bad arguments exit 2 and say what is wrong', async (t) => {
   for (const [args, message] of [
     [[], /name an exercise/],
-    [['multi', '--reporter', 'xml'], /--reporter xml: expected terminal or json/],
+    [['multi', '--reporter', 'xml'], /--reporter xml: expected one of terminal, json, tap/],
     [['nope'], /no exercise "nope" .*exercises: multi/],
     [['multi', '--run-timeout', 'soon'], /--run-timeout soon: expected a duration/],
     [['multi', '--frobnicate'], /Unknown option '--frobnicate'/],

@@ -136,14 +136,14 @@ if (engine) {
   });
 
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    t.test(`${signal} while a program runs stops grading, cleans up and exits ${code}`, async (t) => {
+    t.test(`${signal} during grading stops it, cleans up and exits ${code}`, async (t) => {
       cases++;
       const dir = path.join(t.testdirName, `interrupted-${signal.toLowerCase()}`);
       await mkdir(t.testdirName, { recursive: true });
       await cp(path.join(hostile, 'hang'), dir, { recursive: true });
       const label = `grade.submission=interrupted-${signal.toLowerCase()}`;
       const running = startCli(['multi', '--dir', dir, '--build-network', 'none', '--run-timeout', '120s']);
-      // Wait until the hanging program's container runs, then interrupt.
+      // Wait until a container of this run exists (a build step or a run), then interrupt.
       for (let waited = 0; waited < 120; waited++) {
         if ((await (engine as DockerEngine).listOurs(label)).containers.length > 0) break;
         await new Promise((resolve) => setTimeout(resolve, 500));

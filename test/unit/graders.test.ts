@@ -267,8 +267,16 @@ t.test('command: runs that did not end by themselves', async (t) => {
     message: '/sleep could not start: exec /sleep: no such file or directory',
     hint: LINKER_HINT,
   });
-  t.same(await run({ exitCode: 137, timedOut: true }), { status: 'fail', message: '/sleep timed out after 10 s and was killed' });
-  t.same(await run({ exitCode: 137, oomKilled: true }), { status: 'fail', message: '/sleep was killed for using more memory than allowed' });
+  t.same(await run({ exitCode: 137, timedOut: true }), {
+    status: 'fail',
+    message: '/sleep timed out after 10 s and was killed',
+    hint: 'The program must finish by itself: look for a loop that never ends, or a read from input that never comes.',
+  });
+  t.same(await run({ exitCode: 137, oomKilled: true }), {
+    status: 'fail',
+    message: '/sleep was killed for using more memory than allowed',
+    hint: 'Look for memory allocated in a loop and never freed.',
+  });
   t.equal(abnormalEnd(runOutcome({ timedOut: true }), 'x', 500)?.message, 'x timed out after 500 ms and was killed');
   t.equal(abnormalEnd(runOutcome(), 'x', 500), undefined);
 });
