@@ -8,9 +8,14 @@ export interface CleanReport {
   inUse: string[];
 }
 
-export async function cleanLeftovers(engine: DockerEngine, options: { all?: boolean } = {}): Promise<CleanReport> {
+export async function cleanLeftovers(engine: DockerEngine, options: { all?: boolean; only?: string } = {}): Promise<CleanReport> {
   const report: CleanReport = { removed: [], inUse: [] };
-  const { containers, images } = await engine.listOurs(OURS);
+  // `only` narrows the sweep to one more label (`key=value`); it never widens it beyond ours.
+  const listed = await engine.listOurs(OURS);
+  const [key, value] = (options.only ?? '').split('=');
+  const mine = <T extends { labels: Record<string, string> }>(objects: T[]) => (key ? objects.filter((object) => object.labels[key] === value) : objects);
+  const containers = mine(listed.containers);
+  const images = mine(listed.images);
   const live = (labels: Record<string, string>) => !options.all && ownerAlive(labels[LABEL.owner]);
   for (const container of containers) {
     const shown = `container ${container.name || container.id.slice(0, 12)}`;

@@ -1,0 +1,43 @@
+// `grade clean` on the real engine: it removes what a killed run left, found by label alone, and
+// leaves the objects of a run that is still grading on this machine.
+import t from 'tap';
+import type { DockerEngine } from '../../runner/engine.js';
+import { cleanLeftovers } from '../../runner/clean.js';
+import { resolveLimits } from '../../runner/limits.js';
+import { LABEL, ownerOf } from '../../runner/session.js';
+import { realEngine } from '../support/engine.js';
+
+const engine = (await realEngine(t)) as DockerEngine | undefined;
+
+if (engine) {
+  const limits = resolveLimits({});
+  const labelsFor = (run: string, pid: number) => ({
+    [LABEL.tool]: 'grade',
+    [LABEL.run]: run,
+    [LABEL.owner]: ownerOf(pid),
+    [LABEL.exercise]: 'multi',
+    [LABEL.submission]: 'clean-test',
+  });
+
+  t.test('a dead run\'s container goes; a live run\'s stays unless --all', async (t) => {
+    // A pid far above any in use stands for a killed run; the test runner's parent is alive.
+    const dead = await engine.start({ image: 'grade-fixture/runtime', name: 'grade-cleantest-dead', labels: labelsFor('cleantestdead', 4_000_000), limits, cmd: ['sleep', '300'] });
+    const live = await engine.start({ image: 'grade-fixture/runtime', name: 'grade-cleantest-live', labels: labelsFor('cleantestlive', process.ppid), limits, cmd: ['sleep', '300'] });
+    t.teardown(async () => {
+      await engine.removeContainer(dead.id);
+      await engine.removeContainer(live.id);
+    });
+
+    // Only this test's objects: other test files grade in parallel.
+    const only = `${LABEL.submission}=clean-test`;
+    const first = await cleanLeftovers(engine, { only });
+    t.ok(first.removed.includes('container grade-cleantest-dead'), 'the dead run\'s container is removed');
+    t.ok(first.inUse.includes('container grade-cleantest-live'), 'the live run\'s container is kept');
+    t.same((await engine.listOurs(`${LABEL.run}=cleantestdead`)).containers, []);
+    t.equal((await engine.listOurs(`${LABEL.run}=cleantestlive`)).containers.length, 1);
+
+    const all = await cleanLeftovers(engine, { all: true, only });
+    t.ok(all.removed.includes('container grade-cleantest-live'), '--all removes it too');
+    t.same((await engine.listOurs(`${LABEL.run}=cleantestlive`)).containers, []);
+  });
+}
