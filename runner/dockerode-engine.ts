@@ -116,8 +116,14 @@ function hostConfig(limits: Limits, options: { pidOf?: string; keepCapabilities?
   };
 }
 
+/** The engine named by DOCKER_HOST (docker-modem reads it), at DOCKER_API_VERSION when set. */
+function dockerFromEnvironment(): Docker {
+  const version = process.env.DOCKER_API_VERSION?.trim();
+  return new Docker(version ? { version: `v${version.replace(/^v/, '')}` } : undefined);
+}
+
 export class DockerodeEngine implements DockerEngine {
-  constructor(private readonly docker: Docker = new Docker()) {}
+  constructor(private readonly docker: Docker = dockerFromEnvironment()) {}
 
   async info(): Promise<EngineInfo> {
     let timer: NodeJS.Timeout | undefined;

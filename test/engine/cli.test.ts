@@ -35,4 +35,12 @@ if (engine) {
     t.match(run.stdout, /hint: Print exactly "Hello, world!"/);
     t.match(run.stdout, /Score: \d+\/28: \d+ required checks? not passed yet/);
   });
+
+  t.test('an API version the engine refuses exits 2 and says what to do', async (t) => {
+    const run = await runCli(['multi', '--dir', path.join(submissions, 'kept-large')], { env: { DOCKER_API_VERSION: '1.99' } });
+    t.equal(run.code, 2);
+    t.match(run.stderr, /the Docker engine refused our API version: client version 1\.99 is too new/);
+    t.match(run.stderr, /DOCKER_API_VERSION/);
+    t.notMatch(run.stderr, /\n\s+at /, 'no stack trace');
+  });
 }
