@@ -3,14 +3,9 @@
 import type { CheckResult, ExerciseResult } from '../runner/results.js';
 import { plainText } from './text.js';
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/**
- * Submission text fit for a web page or a CI log: no escape sequences or controls, and no lone
- * surrogate, which JSON.stringify would write as an escape that strict readers reject.
- */
+/** Submission text fit for a web page or a CI log: no escape sequences, controls or lone surrogates. */
 export function platformText(text: string): string {
-  return plainText(text).replace(LONE_SURROGATE, '\uFFFD');
+  return plainText(text);
 }
 
 /** Text a platform shows as one line: names, commands, file names. */

@@ -9,13 +9,12 @@ const INDENT = '    ';
 
 // Line breaks end a TAP line; U+2028/2029 count, as tap-parser's line splitter (`.`) stops at them.
 const LINE_BREAKS = /[\n\t\u2028\u2029]+/g;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 // Not characters at all; YAML would print them raw and a strict reader rejects the block.
 const NON_CHARACTER = /[\ufffe\uffff]/g;
 
 /** Submission text as the terminal would show it, and no lone surrogate or non-character. */
 function safeText(text: string): string {
-  return plainText(text).replace(LONE_SURROGATE, '\uFFFD').replace(NON_CHARACTER, '\uFFFD');
+  return plainText(text).replace(NON_CHARACTER, '\uFFFD');
 }
 
 /** A description is one line: escape sequences go, line breaks and tabs become one space. */
