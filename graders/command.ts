@@ -4,7 +4,7 @@ import type { RunOutcome } from '../runner/engine.js';
 import { number, optional, string } from '../runner/schema.js';
 import { formatDuration, quoteOutput, tail } from './format.js';
 import { describeMatcher, matches, outputMatcher } from './output-matcher.js';
-import { defineGrader, fail, pass, type Verdict } from './types.js';
+import { defineGrader, fail, pass, type CheckContext, type Verdict } from './types.js';
 
 export const command = defineGrader({
   kind: 'command',
@@ -20,6 +20,10 @@ export const command = defineGrader({
     const finished = context.outcome('run', run);
     if (!finished.ok) return fail(finished.reason);
     const shown = finished.command.length ? finished.command.join(' ') : `the image's default command`;
+    if (finished.run.startError || finished.run.exitCode === 127) {
+      const program = await unrunnableProgram(`${finished.run.startError ?? ''}\n${finished.run.stderr.text}`, finished.image, context);
+      if (program) return dynamicallyLinked(program, `${shown} could not run`, tail(finished.run.stderr.text || finished.run.startError || ''));
+    }
     const broken = abnormalEnd(finished.run, shown, context.limits.runTimeoutMs);
     if (broken) return broken;
     const output = [finished.run.stdout.text, finished.run.stderr.text].filter(Boolean).join('\n');
@@ -59,6 +63,32 @@ export function abnormalEnd(run: RunOutcome, shown: string, timeoutMs: number): 
     return fail(`${shown} was killed for using more memory than allowed`, { hint: 'Look for memory allocated in a loop and never freed.' });
   }
   return undefined;
+}
+
+// How "not found" reads when a program cannot be executed: from a shell (`CMD /app/hello`: busybox
+// and dash, exit 127) and from runc 1.1 (`CMD ["/sleep"]`). Both also mean a missing program.
+const NOT_FOUND = [/^(?:\/bin\/)?sh: (?:\d+: )?(\/\S+): not found$/m, /\bexec (\/\S+): no such file or directory/];
+
+/**
+ * The program a "not found" names, when the image does hold it: then what is missing is its
+ * dynamic loader and C library, and saying "not found" would send the student the wrong way.
+ */
+export async function unrunnableProgram(output: string, image: string, context: CheckContext): Promise<string | undefined> {
+  const program = NOT_FOUND.map((pattern) => pattern.exec(output)?.[1]).find((found) => found !== undefined);
+  if (!program) return undefined;
+  const present = await context.engine.pathsPresent(image, [program], context.helper('probe').labels);
+  return present.includes(program) ? program : undefined;
+}
+
+export const DYNAMIC_LINKING_HINT =
+  'Link the program statically (gcc -static ...), or start the final stage FROM a base image that has the C library ' +
+  'it was compiled against (the build stage\'s base, e.g. the same alpine).';
+
+export function dynamicallyLinked(program: string, what: string, log?: string): Verdict {
+  return fail(`${what}: ${program} is in the image, but it is dynamically linked and the image has no C library or loader to run it`, {
+    hint: DYNAMIC_LINKING_HINT,
+    log: log || undefined,
+  });
 }
 
 /** Why a binary cannot be executed, in words a student can act on. */

@@ -1,9 +1,8 @@
 // The structure of a Dockerfile: how many stages, what the final stage starts from, and whether
 // it copies from an earlier stage (`COPY --from=build` and `COPY --from=0` both count).
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { DockerfileError, finalStageCopiesFrom, parseDockerfile } from '../runner/dockerfile.js';
 import { boolean, number, optional, string } from '../runner/schema.js';
+import { readSubmissionFile, type Refused } from '../runner/submission-file.js';
 import { defineGrader, fail, pass } from './types.js';
 
 /** Larger than any Dockerfile a student writes; a bigger file is not read at all. */
@@ -22,8 +21,9 @@ export const dockerfile = defineGrader({
   async run({ path: relative, minStages, finalFrom, finalCopiesFromStage }, { dir, dirLabel }) {
     if (dir === undefined) return fail(`no folder to look in: ${dirLabel} does not exist`);
     const shown = `${dirLabel}${relative}`;
-    const text = await readDockerfile(path.join(dir, relative));
-    if (text === undefined) return fail(`${shown} not found`);
+    const read = await readDockerfile(dir, relative, shown);
+    if (!read.ok) return fail(read.reason);
+    const { text } = read;
     let parsed;
     try {
       parsed = parseDockerfile(text);
@@ -51,17 +51,11 @@ export const dockerfile = defineGrader({
   },
 });
 
-/** The Dockerfile's text, or undefined when there is none; too large or non-text files are errors. */
-export async function readDockerfile(file: string): Promise<string | undefined> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw new DockerfileError(`cannot read ${path.basename(file)}: ${(error as Error).message}`);
-  }
-  if (bytes.length > MAX_DOCKERFILE_BYTES) {
-    throw new DockerfileError(`${path.basename(file)} is ${bytes.length} bytes, more than the ${MAX_DOCKERFILE_BYTES} a Dockerfile may have`);
-  }
-  return bytes.toString('utf8');
+/**
+ * The text of the Dockerfile `relative` in the step's folder `dir`, or why it cannot be read (not
+ * found, a FIFO or device, a link out of the folder, too large), named as `shown`.
+ */
+export async function readDockerfile(dir: string, relative: string, shown: string): Promise<{ ok: true; text: string } | Refused> {
+  const read = await readSubmissionFile(dir, relative, { maxBytes: MAX_DOCKERFILE_BYTES, what: 'a Dockerfile', shown });
+  return read.ok ? { ok: true, text: read.bytes.toString('utf8') } : read;
 }

@@ -1,7 +1,7 @@
-// A file (or folder) the student must have written exists in the step's folder.
-import { lstat } from 'node:fs/promises';
-import path from 'node:path';
+// A file (or folder) the student must have written exists in the step's folder. A link to one
+// inside the folder counts; a link out of it does not.
 import { list, oneOf, optional, string } from '../runner/schema.js';
+import { statSubmissionFile } from '../runner/submission-file.js';
 import { defineGrader, fail, pass } from './types.js';
 
 export const fileExists = defineGrader({
@@ -16,9 +16,8 @@ export const fileExists = defineGrader({
     if (dir === undefined) return fail(`no folder to look in: ${dirLabel} does not exist`);
     const missing: string[] = [];
     for (const relative of paths) {
-      const found = await lstat(path.join(dir, relative)).catch(() => undefined);
-      const right = type === 'file' ? found?.isFile() : found?.isDirectory();
-      if (!right) missing.push(found ? `${dirLabel}${relative} is not a ${type === 'file' ? 'regular file' : 'folder'}` : `${dirLabel}${relative} not found`);
+      const found = await statSubmissionFile(dir, relative, { expect: type, shown: `${dirLabel}${relative}` });
+      if (!found.ok) missing.push(found.reason);
     }
     return missing.length === 0
       ? pass(`found ${paths.map((relative) => `${dirLabel}${relative}`).join(', ')}`)

@@ -17,7 +17,7 @@ export const imageBuilds = defineGrader({
     if (built.ok) {
       return pass(`built ${what(built.dockerfile, built.target)} in ${formatDuration(built.build.durationMs)}: ${formatSize(built.sizeBytes)}`);
     }
-    return fail(built.reason, { log: built.build ? failureExcerpt(built.build) : undefined });
+    return fail(built.reason, { log: built.build ? failureExcerpt(built.build) : undefined, hint: built.hint });
   },
 });
 

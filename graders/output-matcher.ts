@@ -1,13 +1,14 @@
-// What a program's output must be: exactly a text, contain one, or match a regular expression.
+// What a program's output must be: exactly a text, contain one, or match a regular expression
+// (RE2 syntax, matched in linear time: see `regex()` in runner/schema.ts).
 import { isMap } from 'yaml';
 import type { CapturedOutput } from '../runner/engine.js';
-import { INVALID, optional, parseFields, regex, text, type Shape } from '../runner/schema.js';
+import { INVALID, optional, parseFields, regex, text, type Pattern, type Shape } from '../runner/schema.js';
 import { quoteOutput } from './format.js';
 
 export type OutputMatcher =
   | { equals: string }
   | { contains: string }
-  | { matches: RegExp };
+  | { matches: Pattern };
 
 const matcherFields = { equals: optional(text()), contains: optional(text()), matches: optional(regex()) };
 

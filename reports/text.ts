@@ -17,3 +17,19 @@ export function plainText(text: string): string {
     .replace(CONTROLS, (char) => (char === '\r' ? '\n' : '\uFFFD'))
     .replace(LONE_SURROGATE, '\uFFFD');
 }
+
+// Everything that could end, move or disguise a line: C0 controls (newline, carriage return and
+// tab included), DEL, C1 controls, Unicode line and paragraph separators, bidirectional
+// overrides (which can make a name read backwards), non-characters and half surrogate pairs.
+const NOT_INLINE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text put inside one line of output, such as a file name from a submission: a name may hold a
+ * newline, and must not start a line of its own (`x\nScore: 28/28`). Each such character is
+ * shown as a visible escape (`\n`, `\u001b`), as JSON writes it; backslashes are left alone, so
+ * rendering twice changes nothing.
+ */
+export function singleLine(text: string): string {
+  return text.replace(NOT_INLINE, (char) => SHORT_ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

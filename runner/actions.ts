@@ -1,20 +1,19 @@
 // Performs a step's actions: builds images, compiles programs, runs and starts containers. Each
 // action's outcome is either its product or a reason a student can act on; nothing here throws
 // for a submission's fault, only for the grader's world (EngineError).
-import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import { readDockerfile } from '../graders/dockerfile.js';
-import { formatSize } from '../graders/format.js';
 import { ContextError, packContext } from './build-context.js';
 import {
   DockerfileError, externalBaseImages, parseDockerfile, remoteSources, toolchainText, type Dockerfile,
 } from './dockerfile.js';
-import type { BuildOutcome, DockerEngine, Limits } from './engine.js';
+import { EngineError, type BuildOutcome, type DockerEngine, type Limits } from './engine.js';
 import type { BuiltImage, CompiledProgram, FailedBuild, Failed, FinishedRun, Outcome, OutcomeByKind, StartedContainer } from './outcomes.js';
-import type { GradingSession } from './session.js';
+import type { GradingSession, PullFailure } from './session.js';
 import type { Action } from './spec.js';
+import { readSubmissionFile, statSubmissionFile } from './submission-file.js';
 import type { ImageFact } from './results.js';
 
 /** The generated Dockerfile of a toolchain build; a name no student file should have. */
@@ -37,6 +36,9 @@ export interface ActionEnv {
 }
 
 const failed = (reason: string): Failed => ({ ok: false, reason });
+/** An action that cannot go on because an earlier one failed; a fault of the grading machine stays one. */
+const failedAfter = (upstream: Failed, reason: string): Failed =>
+  upstream.environment ? { ok: false, reason: upstream.reason, environment: true } : failed(reason);
 
 function outcomeOf<K extends keyof OutcomeByKind>(env: ActionEnv, _kind: K, name: string): OutcomeByKind[K] {
   // The spec loader has checked that `name` is an earlier action of this kind.
@@ -57,14 +59,16 @@ export async function perform(action: Action, env: ActionEnv): Promise<Outcome> 
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  return (await lstat(file).catch(() => undefined))?.isFile() ?? false;
+/** Something other than a folder is at this name: chosen, so a FIFO or a link out is reported, not skipped. */
+async function exists(dir: string, relative: string): Promise<boolean> {
+  const found = await statSubmissionFile(dir, relative, { expect: 'file' });
+  return found.ok || (found.refusal !== 'not-found' && found.refusal !== 'folder');
 }
 
 async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv, dir: string): Promise<BuiltImage | FailedBuild> {
   let choice = action.from[0]!;
   for (const candidate of action.from) {
-    if (await exists(path.join(dir, candidate.dockerfile))) {
+    if (await exists(dir, candidate.dockerfile)) {
       choice = candidate;
       break;
     }
@@ -73,14 +77,15 @@ async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv,
   const shown = `${env.dirLabel}${choice.dockerfile}`;
   const failure = (reason: string, outcome?: BuildOutcome): FailedBuild => ({ ok: false, reason, dockerfile: choice.dockerfile, target, build: outcome });
 
-  let source: string | undefined;
+  const source = await readDockerfile(dir, choice.dockerfile, shown);
+  if (!source.ok) {
+    return failure(source.refusal === 'not-found'
+      ? `no ${action.from.map((candidate) => `${env.dirLabel}${candidate.dockerfile}`).join(' or ')} to build ${action.name} from`
+      : source.reason);
+  }
   let parsed: Dockerfile;
   try {
-    source = await readDockerfile(path.join(dir, choice.dockerfile));
-    if (source === undefined) {
-      return failure(`no ${action.from.map((candidate) => `${env.dirLabel}${candidate.dockerfile}`).join(' or ')} to build ${action.name} from`);
-    }
-    parsed = parseDockerfile(source);
+    parsed = parseDockerfile(source.text);
   } catch (error) {
     if (error instanceof DockerfileError) return failure(error.in(shown));
     throw error;
@@ -105,7 +110,7 @@ async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv,
 
   for (const base of externalBaseImages(parsed)) {
     const problem = await ensureImage(base, env);
-    if (problem) return failure(problem);
+    if (problem) return { ...failure(problem.reason), environment: problem.unreachable || undefined, hint: problem.unreachable ? undefined : problem.hint };
   }
 
   let context;
@@ -121,31 +126,32 @@ async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv,
   }
   for (const warning of context.warnings) env.activity(`warning: ${warning}`);
 
-  const tag = env.session.imageTag(action.name);
   env.activity(`building ${action.name} from ${shown}${target ? ` --target ${target}` : ''}`);
   const outcome = await env.engine.build({
     context: readableOf(context.tar),
     dockerfile,
     target: action.part === 'toolchain' ? undefined : target,
-    tag,
-    labels: env.session.labels,
     limits: env.limits,
     signal: env.signal,
   });
+  await env.session.builtImage(action.name, outcome);
   if (!outcome.ok) return failure(describeBuildFailure(outcome, shown, parsed), outcome);
-  env.session.trackImage(tag);
-  const image = await env.engine.inspectImage(tag);
-  if (!image) return failure(`${shown} built, but the engine has no image ${tag} afterwards`, outcome);
+  // Untagged, the image is known by its id alone.
+  const image = await env.engine.inspectImage(outcome.imageId!);
+  if (!image) return failure(`${shown} built, but the engine has no image ${outcome.imageId} afterwards`, outcome);
   env.images.push({ name: action.name, step: env.step, sizeBytes: image.sizeBytes });
-  return { ok: true, ref: tag, id: image.id, sizeBytes: image.sizeBytes, dockerfile: choice.dockerfile, target, build: outcome };
+  return { ok: true, ref: image.id, id: image.id, sizeBytes: image.sizeBytes, dockerfile: choice.dockerfile, target, build: outcome };
 }
 
 function readableOf(buffer: Buffer): Readable {
   return Readable.from([buffer]);
 }
 
-/** Present locally: used as is. Missing: pulled, with progress. Offline: a clear reason. */
-async function ensureImage(ref: string, env: ActionEnv): Promise<string | undefined> {
+/**
+ * Present locally: used as is. Missing: pulled, with progress. When the registry says the image
+ * does not exist, that is the student's to fix; when no registry answers, the grading machine's.
+ */
+async function ensureImage(ref: string, env: ActionEnv): Promise<PullFailure | undefined> {
   const known = env.session.pullFailures.get(ref);
   if (known) return known;
   if (await env.engine.inspectImage(ref)) return undefined;
@@ -156,12 +162,36 @@ async function ensureImage(ref: string, env: ActionEnv): Promise<string | undefi
       (progress) => env.activity(`pulling ${ref}: ${progress.status}${progress.progress ? ` ${progress.progress}` : ''}`),
       env.signal,
     );
-    return undefined;
   } catch (error) {
-    const reason = `base image ${ref} is not on this machine and could not be pulled (${(error as Error).message.split('\n')[0]}); when online, run docker pull ${ref}`;
-    env.session.pullFailures.set(ref, reason);
-    return reason;
+    // The engine itself failing is no registry's answer.
+    if (error instanceof EngineError) throw error;
+    const failure = pullFailure(ref, (error as Error).message.split('\n')[0]!);
+    env.session.pullFailures.set(ref, failure);
+    return failure;
   }
+  const pulled = await env.engine.inspectImage(ref);
+  if (pulled) await env.session.pulledImage(pulled.id);
+  return undefined;
+}
+
+// What the engine says when the registry answered that there is no such image or tag (Docker
+// Hub answers "pull access denied" for a repository that does not exist).
+const NO_SUCH_IMAGE = /manifest unknown|not found|repository does not exist|pull access denied|invalid reference format/i;
+
+export function pullFailure(ref: string, engineSays: string): PullFailure {
+  if (NO_SUCH_IMAGE.test(engineSays)) {
+    return {
+      reason: `base image ${ref} does not exist in its registry (${engineSays})`,
+      unreachable: false,
+      hint: `Check the FROM line: is ${ref} spelt right, with a tag that exists? \`docker pull ${ref}\` shows what the registry says.`,
+    };
+  }
+  return {
+    reason:
+      `base image ${ref} is not on this machine and no registry could be reached (${engineSays}): ` +
+      `connect to the network and grade again, or make the image available with \`docker pull ${ref}\` (online) or \`docker load\``,
+    unreachable: true,
+  };
 }
 
 /** "Dockerfile:7: RUN gcc -Wall hello.c -o bin/hello failed: ... returned a non-zero code: 1". */
@@ -190,14 +220,12 @@ const workFolders = () => tarOf([{ name: 'grade/', type: 'directory' }, { name: 
 
 async function compile(action: Extract<Action, { kind: 'compile' }>, env: ActionEnv, dir: string): Promise<CompiledProgram | Failed> {
   const toolchain = outcomeOf(env, 'build', action.image.value);
-  if (!toolchain.ok) return failed(`the compiler runs in ${action.image.value}, which did not build: ${toolchain.reason}`);
+  if (!toolchain.ok) return failedAfter(toolchain, `the compiler runs in ${action.image.value}, which did not build: ${toolchain.reason}`);
   const sources: { name: string; content: Buffer }[] = [];
   for (const source of action.sources) {
-    const file = path.join(dir, source);
-    const stat = await lstat(file).catch(() => undefined);
-    if (!stat?.isFile()) return failed(`${env.dirLabel}${source} ${stat ? 'is not a regular file' : 'not found'}`);
-    if (stat.size > MAX_SOURCE_BYTES) return failed(`${env.dirLabel}${source} is ${formatSize(stat.size)}, over the ${formatSize(MAX_SOURCE_BYTES)} a source file may have`);
-    sources.push({ name: source, content: await readFile(file) });
+    const read = await readSubmissionFile(dir, source, { maxBytes: MAX_SOURCE_BYTES, what: 'a source file', shown: `${env.dirLabel}${source}` });
+    if (!read.ok) return failed(read.reason);
+    sources.push({ name: source, content: read.bytes });
   }
   env.activity(`compiling ${action.sources.join(', ')} in ${action.image.value}`);
   const compiler = await env.engine.run({
@@ -220,14 +248,14 @@ async function run(action: Extract<Action, { kind: 'run' }>, env: ActionEnv): Pr
   const copyIn: { dir: string; tar: Buffer }[] = [];
   if (action.program) {
     const program = outcomeOf(env, 'compile', action.program.value);
-    if (!program.ok) return failed(program.reason);
+    if (!program.ok) return failedAfter(program, program.reason);
     if (program.compiler.exitCode !== 0 || !program.binary) return failed(`${action.program.value} did not compile, so there is nothing to run`);
     image = program.image;
     command ??= [program.binaryPath];
     copyIn.push({ dir: '/', tar: await workFolders() }, { dir: path.posix.dirname(program.binaryPath), tar: program.binary });
   } else {
     const built = outcomeOf(env, 'build', action.image!.value);
-    if (!built.ok) return failed(`image ${action.image!.value} did not build`);
+    if (!built.ok) return failedAfter(built, `image ${action.image!.value} did not build`);
     image = built.ref;
   }
   env.activity(`running ${command?.join(' ') ?? action.image?.value}`);
@@ -245,7 +273,7 @@ async function run(action: Extract<Action, { kind: 'run' }>, env: ActionEnv): Pr
 
 async function start(action: Extract<Action, { kind: 'start' }>, env: ActionEnv): Promise<StartedContainer | Failed> {
   const built = outcomeOf(env, 'build', action.image.value);
-  if (!built.ok) return failed(`image ${action.image.value} did not build`);
+  if (!built.ok) return failedAfter(built, `image ${action.image.value} did not build`);
   env.activity(`starting ${action.name} from ${action.image.value}`);
   const started = await env.engine.start({
     image: built.ref,

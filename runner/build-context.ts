@@ -7,6 +7,7 @@ import { lstat, open, readFile, readdir, readlink, realpath, stat, type FileHand
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
 import { pack, type Pack } from 'tar-stream';
+import { singleLine } from '../reports/text.js';
 
 export interface ContextLimits {
   /** Total size of the folder's regular files that get packed. */
@@ -26,7 +27,8 @@ export interface PackedContext {
   warnings: string[];
 }
 
-/** A build context that cannot be sent; the message is meant for the student. */
+/** A build context that cannot be sent; the message is meant for the student. Every name in a
+ * message or warning goes through singleLine: a file name may hold a newline. */
 export class ContextError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -78,7 +80,7 @@ export async function packContext(dir: string, options: PackOptions): Promise<Pa
   const dockerfile = relativeInside(options.dockerfile);
   if (dockerfile === null) {
     throw new ContextError(
-      `the Dockerfile path ${options.dockerfile} must name a file inside the build context ${root}`,
+      `the Dockerfile path ${singleLine(options.dockerfile)} must name a file inside the build context ${singleLine(root)}`,
     );
   }
   const generated = generatedEntries(options.extraFiles ?? []);
@@ -143,7 +145,7 @@ class ContextWalk {
 
     // Two entries for one path would leave the image to whichever the engine unpacks last.
     if (this.generatedNames.has(relative) || (this.generatedAncestors.has(relative) && !info.isDirectory())) {
-      if (!ignored) this.warnings.push(`${relative} is left out: the grader puts its own generated file at that path`);
+      if (!ignored) this.warnings.push(`${singleLine(relative)} is left out: the grader puts its own generated file at that path`);
       return [];
     }
 
@@ -176,14 +178,14 @@ class ContextWalk {
       const target = await this.readlink(absolute);
       if (leavesContext(relative, target)) {
         this.warnings.push(
-          `${relative} is a link to ${target}, outside the build context: it is sent as a link, ` +
+          `${singleLine(relative)} is a link to ${singleLine(target)}, outside the build context: it is sent as a link, ` +
             'so COPY puts a dangling link in the image, not the file it points to',
         );
       }
       this.entries.push({ name: relative, kind: 'symlink', mode: info.mode, mtime: info.mtime, target });
     } else {
       this.warnings.push(
-        `${relative} is a ${specialKind(info)}: skipped, a build context only carries files, folders and links`,
+        `${singleLine(relative)} is a ${specialKind(info)}: skipped, a build context only carries files, folders and links`,
       );
     }
     return [];
@@ -192,7 +194,7 @@ class ContextWalk {
   private countFile(relative: string, size: number): void {
     const { maxFiles, maxBytes } = this.limits;
     if (this.files + 1 > maxFiles) {
-      throw new ContextError(`build context ${this.root} has more than ${maxFiles} files (limit ${maxFiles}): ${ADVICE}`);
+      throw new ContextError(`build context ${singleLine(this.root)} has more than ${maxFiles} files (limit ${maxFiles}): ${ADVICE}`);
     }
     if (this.bytes + size > maxBytes) throw tooLarge(this.root, this.bytes + size, relative, maxBytes);
     this.files += 1;
@@ -204,7 +206,7 @@ class ContextWalk {
     const { maxFiles } = this.limits;
     if (this.others + 1 > maxFiles) {
       throw new ContextError(
-        `build context ${this.root} has more than ${maxFiles} folders and links (limit ${maxFiles}): ${ADVICE}`,
+        `build context ${singleLine(this.root)} has more than ${maxFiles} folders and links (limit ${maxFiles}): ${ADVICE}`,
       );
     }
     this.others += 1;
@@ -247,24 +249,25 @@ async function requireFolder(root: string): Promise<void> {
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new ContextError(`build context ${root} does not exist`, { cause: error });
+      throw new ContextError(`build context ${singleLine(root)} does not exist`, { cause: error });
     }
     throw unreadable(error, `build context ${root}`);
   }
-  if (!info.isDirectory()) throw new ContextError(`build context ${root} does not exist as a folder: it is a file`);
+  if (!info.isDirectory()) throw new ContextError(`build context ${singleLine(root)} does not exist as a folder: it is a file`);
 }
 
 async function requireDockerfile(root: string, dockerfile: string): Promise<void> {
   const absolute = path.join(root, dockerfile);
+  const shown = singleLine(absolute);
   let info: Stats;
   try {
     info = await lstat(absolute);
   } catch (error) {
     const code = errorCode(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ContextError(`no Dockerfile at ${absolute}`, { cause: error });
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ContextError(`no Dockerfile at ${shown}`, { cause: error });
     throw unreadable(error, `Dockerfile ${absolute}`);
   }
-  if (info.isDirectory()) throw new ContextError(`no Dockerfile at ${absolute}: that is a folder`);
+  if (info.isDirectory()) throw new ContextError(`no Dockerfile at ${shown}: that is a folder`);
 
   // The engine resolves the Dockerfile inside the context only: a link, or a folder link on the
   // way, that leads elsewhere would pass here and fail there with a far less readable error.
@@ -274,19 +277,19 @@ async function requireDockerfile(root: string, dockerfile: string): Promise<void
     realRoot = await realpath(root);
     real = await realpath(absolute);
   } catch (error) {
-    throw new ContextError(`no Dockerfile at ${absolute}: it is a link to a file that does not exist`, { cause: error });
+    throw new ContextError(`no Dockerfile at ${shown}: it is a link to a file that does not exist`, { cause: error });
   }
   if (real !== path.join(realRoot, dockerfile)) {
     if (!real.startsWith(`${realRoot}${path.sep}`)) {
-      throw new ContextError(`the Dockerfile ${absolute} leads through a link to ${real}, outside the build context`);
+      throw new ContextError(`the Dockerfile ${shown} leads through a link to ${singleLine(real)}, outside the build context`);
     }
     if (!info.isSymbolicLink()) {
       throw new ContextError(
-        `the Dockerfile path ${dockerfile} goes through a linked folder: name it by its real path inside ${root}`,
+        `the Dockerfile path ${singleLine(dockerfile)} goes through a linked folder: name it by its real path inside ${singleLine(root)}`,
       );
     }
   }
-  if (!(await stat(real)).isFile()) throw new ContextError(`no Dockerfile at ${absolute}: it is not a regular file`);
+  if (!(await stat(real)).isFile()) throw new ContextError(`no Dockerfile at ${shown}: it is not a regular file`);
 }
 
 async function readIgnoreRules(root: string, limits: ContextLimits, warnings: string[]): Promise<IgnoreRules> {
@@ -423,7 +426,7 @@ function addEntry(archive: Pack, header: EntryHeader, content: Buffer | undefine
 
 async function readPlannedFile(entry: { name: string; size: number; source: string }): Promise<Buffer> {
   const changed = (): ContextError =>
-    new ContextError(`${entry.source} changed while the build context was being packed: run the grader again`);
+    new ContextError(`${singleLine(entry.source)} changed while the build context was being packed: run the grader again`);
   let handle: FileHandle | undefined;
   try {
     // No following a link swapped in since the walk, and no blocking on a fifo swapped in either.
@@ -449,12 +452,14 @@ async function readPlannedFile(entry: { name: string; size: number; source: stri
 
 function tooLarge(root: string, reached: number, at: string, maxBytes: number): ContextError {
   return new ContextError(
-    `build context ${root} is larger than ${formatSize(maxBytes)}: it reached ${formatSize(reached)} at ${at} ` +
+    `build context ${singleLine(root)} is larger than ${formatSize(maxBytes)}: it reached ${formatSize(reached)} at ${singleLine(at)} ` +
       `(limit ${formatSize(maxBytes)}): ${ADVICE}`,
   );
 }
 
-function unreadable(error: unknown, what: string): ContextError {
+/** `subject` names a path from the submission: it is made one line here. */
+function unreadable(error: unknown, subject: string): ContextError {
+  const what = singleLine(subject);
   const code = errorCode(error);
   if (code === 'EACCES' || code === 'EPERM') {
     return new ContextError(
@@ -462,7 +467,7 @@ function unreadable(error: unknown, what: string): ContextError {
       { cause: error },
     );
   }
-  const reason = code ?? (error instanceof Error ? error.message : String(error));
+  const reason = code ?? singleLine(error instanceof Error ? error.message : String(error));
   return new ContextError(`cannot read ${what}: ${reason}`, { cause: error });
 }
 

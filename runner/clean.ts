@@ -1,6 +1,8 @@
 // `grade clean`: removes what killed runs left behind, found by the grade.tool label and nothing
 // else. Objects of a run still grading on this machine are left alone unless `all` is asked.
+// `--cache` also gives back the layer cache gradings built, as the image ledger recorded it.
 import type { DockerEngine } from './engine.js';
+import type { ImageLedger } from './image-ledger.js';
 import { LABEL, OURS, ownerAlive } from './session.js';
 
 export interface CleanReport {
@@ -32,11 +34,31 @@ export async function cleanLeftovers(engine: DockerEngine, options: { all?: bool
       report.inUse.push(shown);
       continue;
     }
-    const run = image.labels[LABEL.run];
-    for (const ref of image.tags.length ? image.tags : [image.id]) {
-      await engine.removeImage(ref, run ? { key: LABEL.run, value: run } : undefined);
-    }
+    // Images of older versions of grade, which labelled its builds.
+    for (const ref of image.tags.length ? image.tags : [image.id]) await engine.removeImage(ref);
     report.removed.push(shown);
   }
+  return report;
+}
+
+export interface CacheReport {
+  /** Images removed, by id. */
+  removed: string[];
+  /** Images still used by a container, a child image or a tag that is not ours: they stay. */
+  inUse: string[];
+}
+
+/**
+ * `grade clean --cache`: removes every image a grading created (the ledger's), newest first so
+ * children go before their parents. What is still in use stays, and stays in the ledger.
+ */
+export async function cleanCache(engine: DockerEngine, ledger: ImageLedger): Promise<CacheReport> {
+  const report: CacheReport = { removed: [], inUse: [] };
+  for (const id of (await ledger.read()).reverse()) {
+    const outcome = await engine.removeImage(id, { keepTagged: true });
+    if (outcome === 'removed') report.removed.push(id);
+    else if (outcome === 'in-use') report.inUse.push(id);
+  }
+  await ledger.replace([...report.inUse].reverse());
   return report;
 }

@@ -24,13 +24,15 @@ import {
   type RunRequest,
   type StartRequest,
 } from './engine.js';
+import { answersWithin, boundRequests, EngineClock, EngineStall, watchEngine } from './engine-bounds.js';
+import { ENGINE_TIMEOUT } from './limits.js';
 
-/** How long the engine has to answer a first ping before we call it unreachable. */
-const PING_TIMEOUT_MS = 10_000;
-/** Past a run's timeout, how long the kill may take before the run is abandoned and removed. */
-const FALLBACK_GRACE_MS = 30_000;
+/** When a build or run times out, how long the engine has to answer the ping that tells its fault from ours. */
+const TIMEOUT_PING_MS = 5000;
 /** After a kill, how long the engine has to confirm the container stopped. */
 const KILL_GRACE_MS = 10_000;
+/** A pull is the engine's to bound, but one that trickles on forever must still end. */
+const PULL_TIMEOUT_MS = 15 * 60_000;
 /** Build logs kept for the report; the builder's own chatter beyond this is dropped. */
 const BUILD_LOG_BYTES = 256 * 1024;
 const COPY_OUT_BYTES = 64 * 1024 * 1024;
@@ -43,14 +45,27 @@ interface DockerodeError extends Error {
   reason?: string;
 }
 
-function where(): string {
+/** The engine's endpoint as the user named it (docker-modem reads DOCKER_HOST the same way). */
+export function where(): string {
   return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
 /** Turns transport and version failures into EngineErrors; other errors pass through. */
 export function asEngineError(error: unknown): unknown {
+  if (error instanceof EngineError) return error;
   const failure = error as DockerodeError;
   const code = failure?.code;
+  if (error instanceof EngineStall) {
+    return new EngineError(`the Docker engine at ${where()} stopped answering (${error.message})`, STALLED_ADVICE, { cause: error });
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    const host = (failure as DockerodeError & { hostname?: string }).hostname ?? where();
+    return new EngineError(
+      `DOCKER_HOST=${where()} names host ${host}, which does not resolve (${code})`,
+      'Check the host name in DOCKER_HOST (and your network or DNS), or unset DOCKER_HOST to use the local engine.',
+      { cause: error },
+    );
+  }
   if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT') {
     return new EngineError(
       `cannot reach the Docker engine at ${where()} (${code})`,
@@ -81,6 +96,10 @@ export function asEngineError(error: unknown): unknown {
   }
   return error;
 }
+
+const STALLED_ADVICE =
+  'Check `docker info`: if it hangs too, restart Docker (`sudo systemctl restart docker`, or restart Docker Desktop). ' +
+  'Then run `grade clean` to remove what this run left, and grade again. A slow but working engine can be given longer with --engine-timeout.';
 
 /** The engine's own message for an API error, without dockerode's "(HTTP code 404) ..." prefix. */
 export function engineMessage(error: unknown): string {
@@ -116,25 +135,115 @@ function hostConfig(limits: Limits, options: { pidOf?: string; keepCapabilities?
   };
 }
 
-/** The engine named by DOCKER_HOST (docker-modem reads it), at DOCKER_API_VERSION when set. */
+const HOST_ADVICE =
+  'Set DOCKER_HOST to unix:///path/to/docker.sock, tcp://HOST:PORT or ssh://USER@HOST (npipe:////./pipe/docker_engine on Windows), or unset it to use the local engine.';
+
+/** Why DOCKER_HOST cannot name an engine, or undefined when it can (docker-modem reads it). */
+export function dockerHostProblem(value: string | undefined, platform: NodeJS.Platform = process.platform): string | undefined {
+  if (!value) return undefined;
+  // Without a scheme it is host:port, read as tcp:// (as docker-modem and the docker CLI do).
+  const address = value.includes('://') ? value : `tcp://${value}`;
+  const scheme = /^([^:/]*):\/\//.exec(address)?.[1]?.toLowerCase();
+  if (scheme === 'unix') return undefined;
+  if (scheme === 'npipe') return platform === 'win32' ? undefined : 'npipe:// works only on Windows';
+  if (scheme !== 'tcp' && scheme !== 'ssh') return `${scheme ? `${scheme}://` : 'an empty scheme'} is not a scheme Docker uses`;
+  let host = '';
+  try {
+    host = new URL(address).hostname;
+  } catch {
+    return 'it is not a valid address';
+  }
+  return host ? undefined : 'it names no host';
+}
+
+/** Why DOCKER_API_VERSION is malformed, or undefined when it is unset or well-formed. */
+export function apiVersionProblem(value: string | undefined): string | undefined {
+  if (!value?.trim()) return undefined;
+  return /^v?\d+\.\d+$/.test(value.trim()) ? undefined : 'expected a version such as 1.41';
+}
+
+/** The engine named by DOCKER_HOST, at DOCKER_API_VERSION when set; both are checked first. */
 function dockerFromEnvironment(): Docker {
-  const version = process.env.DOCKER_API_VERSION?.trim();
-  return new Docker(version ? { version: `v${version.replace(/^v/, '')}` } : undefined);
+  const host = process.env.DOCKER_HOST;
+  const hostProblem = dockerHostProblem(host);
+  if (hostProblem) throw new EngineError(`DOCKER_HOST=${host} is not an engine address: ${hostProblem}`, HOST_ADVICE);
+  const version = process.env.DOCKER_API_VERSION;
+  const versionProblem = apiVersionProblem(version);
+  if (versionProblem) {
+    throw new EngineError(
+      `DOCKER_API_VERSION=${version}: ${versionProblem}`,
+      'Set DOCKER_API_VERSION to an API version the engine supports (`docker version` shows it), or unset it to use the engine\'s own.',
+    );
+  }
+  const trimmed = version?.trim();
+  return new Docker(trimmed ? { version: `v${trimmed.replace(/^v/, '')}` } : undefined);
+}
+
+/** An answer from something at DOCKER_HOST that is not a Docker engine (a web server, another protocol). */
+function notAnEngine(detail: string, cause?: unknown): EngineError {
+  return new EngineError(
+    `the service at ${where()} answered, but not as a Docker engine (${detail})`,
+    'Point DOCKER_HOST at a Docker engine (its socket, or the TCP port dockerd listens on), or unset it to use the local engine.',
+    { cause },
+  );
+}
+
+function asFirstAnswer(error: unknown): unknown {
+  const converted = asEngineError(error);
+  if (converted instanceof EngineError) return converted;
+  const failure = error as DockerodeError;
+  if (failure?.statusCode !== undefined) {
+    const said = engineMessage(error).split('\n')[0]!.slice(0, 80);
+    return notAnEngine(`HTTP ${failure.statusCode} to GET /version${said ? `: ${said}` : ''}`, error);
+  }
+  if (failure?.code?.startsWith('HPE_')) return notAnEngine(`its answer is not HTTP: ${failure.code}`, error);
+  return error;
+}
+
+export interface DockerodeEngineOptions {
+  /** The engine to talk to; by default the one DOCKER_HOST names. */
+  docker?: Docker;
+  /** How long any request may go unanswered; see ENGINE_TIMEOUT. */
+  timeoutMs?: number;
 }
 
 export class DockerodeEngine implements DockerEngine {
-  constructor(private readonly docker: Docker = dockerFromEnvironment()) {}
+  private readonly docker: Docker;
+  private readonly clock: EngineClock;
+
+  constructor(options: DockerodeEngineOptions = {}) {
+    this.docker = options.docker ?? dockerFromEnvironment();
+    this.clock = new EngineClock(options.timeoutMs ?? ENGINE_TIMEOUT.defaultMs);
+    boundRequests(this.docker.modem, this.clock);
+  }
+
+  // @types/dockerode types ping() without options; dockerode passes abortSignal on to the request.
+  private ping = (signal: AbortSignal) => (this.docker.ping as (options: { abortSignal: AbortSignal }) => Promise<unknown>).call(this.docker, { abortSignal: signal });
+
+  /** Calls `onStall` with an EngineError when the engine stops answering; returns the stop function. */
+  private watch(what: string, onStall: (error: EngineError) => void): () => void {
+    return watchEngine(this.ping, this.clock, `pings during ${what}`, (stall) => onStall(asEngineError(stall) as EngineError));
+  }
+
+  /** Whether the engine still answers, asked when a build or run timed out: if not, the fault is not the submission's. */
+  private async stalledAt(what: string): Promise<EngineError | undefined> {
+    if (await answersWithin(this.ping, TIMEOUT_PING_MS)) return undefined;
+    this.clock.silent();
+    return asEngineError(new EngineStall(`${what} timed out, and a ping`, TIMEOUT_PING_MS)) as EngineError;
+  }
 
   async info(): Promise<EngineInfo> {
-    let timer: NodeJS.Timeout | undefined;
-    const silent = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new EngineError(`the Docker engine at ${where()} did not answer within ${PING_TIMEOUT_MS / 1000} s`, 'Check that Docker is running and responsive (`docker info`).')),
-        PING_TIMEOUT_MS,
-      );
-    });
-    const version = await engineCall(() => Promise.race([this.docker.version(), silent])).finally(() => clearTimeout(timer));
-    return { version: version.Version, apiVersion: version.ApiVersion, os: version.Os, arch: version.Arch };
+    let version: Docker.DockerVersion;
+    let system: { NCPU?: number };
+    try {
+      // One after the other: a failed first answer then leaves no second request pending.
+      version = await this.docker.version();
+      if (typeof version?.ApiVersion !== 'string') throw notAnEngine('its answer to GET /version is not a Docker version');
+      system = await this.docker.info();
+    } catch (error) {
+      throw asFirstAnswer(error);
+    }
+    return { version: version.Version, apiVersion: version.ApiVersion, os: version.Os, arch: version.Arch, cpus: system?.NCPU };
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {
@@ -148,30 +257,58 @@ export class DockerodeEngine implements DockerEngine {
   }
 
   async pull(ref: string, onProgress?: (progress: PullProgress) => void, signal?: AbortSignal): Promise<void> {
-    let stream: Readable;
-    try {
-      stream = (await this.docker.pull(ref, { abortSignal: signal })) as Readable;
-    } catch (error) {
-      const converted = asEngineError(error);
-      throw converted instanceof EngineError ? converted : new Error(engineMessage(error), { cause: error });
-    }
-    await new Promise<void>((resolve, reject) => {
-      this.docker.modem.followProgress(
-        stream,
-        (error: Error | null, events: { error?: string }[]) => {
-          const failed = error ?? events.find((event) => event.error);
-          if (failed) reject(new Error(error ? engineMessage(error) : String((failed as { error: string }).error).trim()));
-          else resolve();
-        },
-        (event: PullProgress) => onProgress?.(event),
-      );
+    const abort = new AbortController();
+    let stalled: EngineError | undefined;
+    let timedOut = false;
+    const onOuterAbort = () => abort.abort(signal?.reason);
+    if (signal?.aborted) abort.abort(signal.reason);
+    else signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, PULL_TIMEOUT_MS);
+    const stopWatching = this.watch(`the pull of ${ref}`, (error) => {
+      stalled = error;
+      abort.abort(error);
     });
+    try {
+      const stream = (await this.docker.pull(ref, { abortSignal: abort.signal })) as Readable;
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          stream.destroy();
+          reject(new Error('the pull was stopped'));
+        };
+        if (abort.signal.aborted) onAbort();
+        abort.signal.addEventListener('abort', onAbort, { once: true });
+        this.docker.modem.followProgress(
+          stream,
+          (error: Error | null, events: { error?: string }[]) => {
+            abort.signal.removeEventListener('abort', onAbort);
+            const failed = error ?? events.find((event) => event.error);
+            if (failed) reject(new Error(error ? engineMessage(error) : String((failed as { error: string }).error).trim(), { cause: error ?? undefined }));
+            else resolve();
+          },
+          (event: PullProgress) => onProgress?.(event),
+        );
+      });
+    } catch (error) {
+      if (stalled) throw stalled;
+      if (timedOut) throw new Error(`the pull of ${ref} did not finish within ${PULL_TIMEOUT_MS / 60_000} min`, { cause: error });
+      const converted = asEngineError(error instanceof Error && error.cause ? error.cause : error);
+      throw converted instanceof EngineError ? converted : new Error(engineMessage(error), { cause: error });
+    } finally {
+      clearTimeout(timer);
+      stopWatching();
+      signal?.removeEventListener('abort', onOuterAbort);
+    }
   }
 
   async build(request: BuildRequest): Promise<BuildOutcome> {
     const started = Date.now();
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new Error('timeout')), request.limits.buildTimeoutMs);
+    // Past the build timeout, a silent engine is the machine's fault, not the Dockerfile's.
+    const timer = setTimeout(() => void this.stalledAt('the build').then((stall) => abort.abort(stall ?? new Error('timeout'))), request.limits.buildTimeoutMs);
+    const stopWatching = this.watch('the build', (stall) => abort.abort(stall));
     const onOuterAbort = () => abort.abort(request.signal?.reason);
     request.signal?.addEventListener('abort', onOuterAbort);
     const steps: BuildStep[] = [];
@@ -189,15 +326,17 @@ export class DockerodeEngine implements DockerEngine {
       }
       const current = steps.at(-1);
       if (!current) return;
-      if (line === ' ---> Using cache') current.cached = true;
+      const produced = /^ ---> ([0-9a-f]{12,64})$/.exec(line);
+      if (produced) current.imageId = produced[1];
+      else if (line === ' ---> Using cache') current.cached = true;
       else if (current.output.length < 500) current.output.push(line);
     };
     try {
       const stream = (await this.docker.buildImage(request.context as unknown as NodeJS.ReadableStream, {
+        // No tag and no labels: either would add images of the grader's own (the classic builder
+        // makes one LABEL step per label), and a regrade would no longer be served from the cache.
         dockerfile: request.dockerfile,
-        t: request.tag,
         target: request.target ?? '',
-        labels: request.labels,
         rm: true,
         forcerm: true,
         pull: false,
@@ -241,6 +380,7 @@ export class DockerodeEngine implements DockerEngine {
       }
       if (pendingText) onLine(pendingText);
     } catch (failure) {
+      if (abort.signal.reason instanceof EngineError) throw abort.signal.reason;
       if (abort.signal.aborted) {
         error = request.signal?.aborted ? 'grading was interrupted' : `build timed out after ${Math.round(request.limits.buildTimeoutMs / 1000)} s and was stopped`;
       } else {
@@ -250,6 +390,7 @@ export class DockerodeEngine implements DockerEngine {
       }
     } finally {
       clearTimeout(timer);
+      stopWatching();
       request.signal?.removeEventListener('abort', onOuterAbort);
     }
     const ok = error === undefined && imageId !== undefined;
@@ -269,29 +410,21 @@ export class DockerodeEngine implements DockerEngine {
   }
 
   /**
-   * Runs a container to completion. The run's own timeout kills it; should the engine not answer
-   * the kill, an outer fallback gives up on it, removes it by name and reports a timeout.
+   * Runs a container to completion. The run's own timeout kills it; an engine that stops
+   * answering meanwhile ends the run with an EngineError, never as a timeout of the program.
    */
   async run(request: RunRequest): Promise<RunOutcome> {
-    const fallbackMs = request.limits.runTimeoutMs + FALLBACK_GRACE_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const contained = this.runContained(request);
-    const fallback = new Promise<RunOutcome>((resolve) => {
-      timer = setTimeout(() => {
-        contained.catch(() => undefined);
-        void this.removeContainer(request.name).catch(() => undefined);
-        const nothing = new OutputCapture(0).result();
-        resolve({ exitCode: null, stdout: nothing, stderr: nothing, timedOut: true, oomKilled: false, durationMs: fallbackMs });
-      }, fallbackMs);
-    });
+    const watch = new AbortController();
+    const stopWatching = this.watch(`the run of ${request.name}`, (stall) => watch.abort(stall));
     try {
-      return await Promise.race([contained, fallback]);
+      return await this.runContained(request, watch.signal);
     } finally {
-      clearTimeout(timer);
+      stopWatching();
     }
   }
 
-  private async runContained(request: RunRequest): Promise<RunOutcome> {
+  /** `watch` aborts, with the EngineError as its reason, when the engine stops answering. */
+  private async runContained(request: RunRequest, watch: AbortSignal): Promise<RunOutcome> {
     const started = Date.now();
     const stdout = new OutputCapture(request.limits.outputBytes);
     const stderr = new OutputCapture(request.limits.outputBytes);
@@ -321,6 +454,7 @@ export class DockerodeEngine implements DockerEngine {
     });
     let attached: Readable | undefined;
     let flooded = false;
+    let failed = false;
     try {
       for (const { dir, tar } of request.copyIn ?? []) {
         await engineCall(() => container.putArchive(tar, { path: dir }));
@@ -349,49 +483,81 @@ export class DockerodeEngine implements DockerEngine {
         if (converted instanceof EngineError) throw converted;
         return outcome({ startError: engineMessage(error) });
       }
-      const timedOut = await this.waitBounded(container, request.limits.runTimeoutMs, request.signal);
+      const timedOut = await this.waitBounded(container, request.limits.runTimeoutMs, request.signal, watch);
       if (!flooded) await within(drained, 2000);
+      if (watch.aborted) throw watch.reason;
       const state = (await engineCall(() => container.inspect())).State;
       let copied: Buffer | undefined;
-      if (request.copyOut && !timedOut) copied = await this.copyOut(container, request.copyOut);
+      if (request.copyOut && !timedOut) copied = await this.copyOut(container, request.copyOut, watch);
       const result = outcome({ exitCode: state.ExitCode, timedOut, oomKilled: state.OOMKilled, copied });
       return { ...result, startError: runtimeStartError(result) };
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
       attached?.destroy();
-      await this.removeContainer(container.id);
+      // A removal that fails after the run failed must not hide why the run failed.
+      await this.removeContainer(container.id).catch((error: unknown) => {
+        if (!failed) throw error;
+      });
     }
   }
 
-  /** Waits for a container to exit; past the timeout (or on abort) kills it. True when killed. */
-  private async waitBounded(container: Docker.Container, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    const waiting = container.wait() as Promise<ContainerWaitResult>;
+  /**
+   * Waits for a container to exit; past the timeout (or on abort) kills it. True when killed.
+   * Throws the EngineError when `watch` fires, or when the engine is silent as the timeout fires.
+   */
+  private async waitBounded(container: Docker.Container, timeoutMs: number, signal: AbortSignal | undefined, watch: AbortSignal): Promise<boolean> {
+    const stopWaiting = new AbortController();
+    const waiting = container.wait({ abortSignal: stopWaiting.signal }) as Promise<ContainerWaitResult>;
     waiting.catch(() => undefined);
     // A plain timer: on Node 20 an AbortSignal.timeout() inside AbortSignal.any() can be garbage
-    // collected before it fires, and the run would then wait for the outer fallback.
+    // collected before it fires.
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
-    const expired = new Promise<'expired'>((resolve) => {
+    const expired = new Promise<'expired' | 'stalled'>((resolve) => {
       timer = setTimeout(() => resolve('expired'), timeoutMs);
-      onAbort = () => resolve('expired');
-      if (signal?.aborted) resolve('expired');
+      onAbort = () => resolve(watch.aborted ? 'stalled' : 'expired');
+      if (signal?.aborted || watch.aborted) onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
+      watch.addEventListener('abort', onAbort, { once: true });
     });
-    let first: 'exited' | 'expired';
+    let first: 'exited' | 'expired' | 'stalled';
     try {
-      first = await Promise.race([waiting.then(() => 'exited' as const, (error) => Promise.reject(asEngineError(error))), expired]);
+      try {
+        first = await Promise.race([waiting.then(() => 'exited' as const, (error) => Promise.reject(asEngineError(error))), expired]);
+      } finally {
+        clearTimeout(timer);
+        if (onAbort) {
+          signal?.removeEventListener('abort', onAbort);
+          watch.removeEventListener('abort', onAbort);
+        }
+      }
+      if (first === 'exited') return false;
+      if (first === 'stalled') throw watch.reason;
+      if (!signal?.aborted) {
+        const stall = await this.stalledAt('the run');
+        if (stall) throw stall;
+      }
+      await container.kill({ signal: 'SIGKILL' }).catch((error: unknown) => {
+        // "is not running": it ended on its own meanwhile.
+        const converted = asEngineError(error);
+        if (converted instanceof EngineError) throw converted;
+      });
+      await within(waiting.catch(() => undefined), KILL_GRACE_MS);
+      return true;
     } finally {
-      clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      stopWaiting.abort();
     }
-    if (first === 'exited') return false;
-    await container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
-    await within(waiting.catch(() => undefined), KILL_GRACE_MS);
-    return true;
   }
 
-  private async copyOut(container: Docker.Container, path: string): Promise<Buffer | undefined> {
+  private async copyOut(container: Docker.Container, path: string, watch: AbortSignal): Promise<Buffer | undefined> {
+    let archive: Readable | undefined;
+    const onStall = () => archive?.destroy(watch.reason);
+    watch.addEventListener('abort', onStall, { once: true });
     try {
-      const archive = (await container.getArchive({ path })) as unknown as Readable;
+      archive = (await container.getArchive({ path })) as unknown as Readable;
+      if (watch.aborted) onStall();
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of archive) {
@@ -406,6 +572,8 @@ export class DockerodeEngine implements DockerEngine {
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw asEngineError(error);
+    } finally {
+      watch.removeEventListener('abort', onStall);
     }
   }
 
@@ -460,12 +628,19 @@ export class DockerodeEngine implements DockerEngine {
       body.on('end', next);
       body.resume();
     });
-    await new Promise<void>((resolve, reject) => {
-      reader.on('finish', resolve);
-      reader.on('error', reject);
-      archive.on('error', reject);
-      archive.pipe(reader);
-    });
+    const stopWatching = this.watch(`the export of container ${id.slice(0, 12)}`, (stall) => archive.destroy(stall));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        reader.on('finish', resolve);
+        reader.on('error', reject);
+        archive.on('error', reject);
+        archive.pipe(reader);
+      });
+    } catch (error) {
+      throw asEngineError(error);
+    } finally {
+      stopWatching();
+    }
     return [...entries].sort();
   }
 
@@ -500,27 +675,22 @@ export class DockerodeEngine implements DockerEngine {
     }
   }
 
-  async removeImage(ref: string, owner?: { key: string; value: string }): Promise<void> {
-    let parent: string | undefined;
+  async tagImage(id: string, repoTag: string): Promise<void> {
+    const colon = repoTag.lastIndexOf(':');
+    const [repo, tag] = colon > repoTag.lastIndexOf('/') ? [repoTag.slice(0, colon), repoTag.slice(colon + 1)] : [repoTag, 'latest'];
+    await engineCall(() => this.docker.getImage(id).tag({ repo, tag }));
+  }
+
+  async removeImage(ref: string, options: { keepTagged?: boolean } = {}): Promise<'removed' | 'absent' | 'in-use'> {
     try {
-      parent = (await this.docker.getImage(ref).inspect()).Parent || undefined;
+      if (options.keepTagged && ((await this.docker.getImage(ref).inspect()).RepoTags ?? []).some((tag) => tag !== '<none>:<none>')) return 'in-use';
       await this.docker.getImage(ref).remove({ noprune: true });
+      return 'removed';
     } catch (error) {
-      if (isNotFound(error)) return;
+      if (isNotFound(error)) return 'absent';
+      // 409: a container, a child image or another repository still uses it.
+      if ((error as DockerodeError)?.statusCode === 409) return 'in-use';
       throw asEngineError(error);
-    }
-    // The classic builder makes one image per label; those carrying this run's label are ours.
-    while (owner && parent) {
-      const image = await this.docker.getImage(parent).inspect().catch(() => undefined);
-      if (!image || image.Config?.Labels?.[owner.key] !== owner.value || (image.RepoTags ?? []).some((tag) => tag !== '<none>:<none>')) return;
-      parent = image.Parent || undefined;
-      try {
-        await this.docker.getImage(image.Id).remove({ noprune: true });
-      } catch (error) {
-        const converted = asEngineError(error);
-        if (converted instanceof EngineError) throw converted;
-        return; // still a parent of another image: it stays as that image's cache
-      }
     }
   }
 

@@ -7,6 +7,8 @@ export interface EngineInfo {
   apiVersion: string;
   os: string;
   arch: string;
+  /** CPUs the engine can give a container (`/info` NCPU), when it says. */
+  cpus?: number;
 }
 
 /** Resource limits applied to every container the grader starts. */
@@ -38,8 +40,6 @@ export interface BuildRequest {
   /** Path of the Dockerfile inside the context. */
   dockerfile: string;
   target?: string;
-  tag: string;
-  labels: Labels;
   limits: Limits;
   signal?: AbortSignal;
 }
@@ -51,6 +51,8 @@ export interface BuildStep {
   /** True when the builder said "Using cache"; FROM steps are never "cached". */
   cached: boolean;
   output: string[];
+  /** The image the step produced (" ---> <id>"), as the builder printed it (short form). */
+  imageId?: string;
 }
 
 export interface BuildOutcome {
@@ -159,11 +161,14 @@ export interface DockerEngine {
   /** Which of `paths` exist in the image, without running anything from it. */
   pathsPresent(image: string, paths: string[], labels?: Labels): Promise<string[]>;
   removeContainer(id: string): Promise<void>;
+  /** Tags an image (for `--keep`). */
+  tagImage(id: string, repoTag: string): Promise<void>;
   /**
-   * Untag (and delete if unused) an image. Its cached parent layers stay, except untagged parents
-   * carrying the label `owner` (the steps the builder adds for the grader's own labels).
+   * Deletes an image or untags it, never its parents (they are the layer cache). 'in-use' when a
+   * container, a child image or another tag still needs it, or, with `keepTagged`, when the image
+   * carries any tag (someone's own image, e.g. a `docker build -t` served from our cache): it stays.
    */
-  removeImage(ref: string, owner?: { key: string; value: string }): Promise<void>;
+  removeImage(ref: string, options?: { keepTagged?: boolean }): Promise<'removed' | 'absent' | 'in-use'>;
   listOurs(labelFilter: string): Promise<OurObjects>;
 }
 

@@ -6,6 +6,11 @@ export interface Failed {
   ok: false;
   /** One sentence: why this action has nothing to offer, e.g. "image small did not build". */
   reason: string;
+  /**
+   * The cause lies with the grading machine (no registry reachable for a base image), not the
+   * submission: checks that depend on this cannot be judged and end as `error`, with no hint.
+   */
+  environment?: boolean;
 }
 
 export interface BuiltImage {
@@ -20,6 +25,8 @@ export interface BuiltImage {
 
 /** A build that was attempted (or refused before it started) and failed. */
 export interface FailedBuild extends Failed {
+  /** Replaces the check's hint where the cause is known, e.g. a base image that does not exist. */
+  hint?: string;
   dockerfile?: string;
   target?: string;
   build?: BuildOutcome;

@@ -50,7 +50,7 @@ export interface ExerciseResult {
   submission: string;
   runId: string;
   grader: { name: 'grade'; version: string };
-  engine?: { version: string; apiVersion: string; os: string; arch: string };
+  engine?: { version: string; apiVersion: string; os: string; arch: string; cpus?: number };
   startedAt: string;
   durationMs: number;
 }
@@ -72,6 +72,9 @@ export function summarize(steps: StepResult[]): Pick<ExerciseResult, 'score' | '
   };
 }
 
+/** A required check that could not be judged (status `error`) means the grade is not known: 2. */
 export function exitCodeOf(result: ExerciseResult): number {
+  const required = result.steps.flatMap((step) => step.checks).filter((check) => check.required);
+  if (required.some((check) => check.status === 'error')) return EXIT.cannotGrade;
   return result.passed ? EXIT.passed : EXIT.failed;
 }

@@ -1,13 +1,14 @@
 // Grades one submission against one exercise: runs each step's actions, then its checks, in
 // order, and gathers every verdict into one ExerciseResult. A submission's faults become failed,
 // skipped or errored checks; only the grader's own world failing (EngineError) stops the run.
-import { lstat } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { CheckContext } from '../graders/types.js';
 import { perform, type ActionEnv } from './actions.js';
-import { EngineError, type DockerEngine, type Limits } from './engine.js';
+import { EngineError, type DockerEngine, type EngineInfo, type Limits } from './engine.js';
 import type { Outcome, OutcomeByKind } from './outcomes.js';
 import { summarize, type CheckResult, type ExerciseResult, type ImageFact, type StepResult } from './results.js';
+import type { ImageLedger } from './image-ledger.js';
 import { GradingSession } from './session.js';
 import type { Check, Exercise, Located, Step } from './spec.js';
 import { version } from './version.js';
@@ -24,7 +25,12 @@ export interface GradeOptions {
   submissionDir: string;
   engine: DockerEngine;
   limits: Limits;
+  /** Tag the images built (grade-<run>-<name>) so they can be inspected afterwards. */
   keepImages?: boolean;
+  /** What the engine said of itself, when the caller asked already. */
+  engineInfo?: EngineInfo;
+  /** Where the images builds create are written down, for `grade clean --cache`. */
+  ledger?: ImageLedger;
   onEvent?: (event: RunEvent) => void;
   signal?: AbortSignal;
   runId?: string;
@@ -41,10 +47,11 @@ export class GradingInterrupted extends Error {
 export async function grade(options: GradeOptions): Promise<ExerciseResult> {
   const { exercise, engine, limits, onEvent = () => {} } = options;
   const signal = options.signal ?? new AbortController().signal;
-  const submissionDir = path.resolve(options.submissionDir);
+  // Resolved once: `--dir` may be a link to the folder. Links inside it are judged where they are read.
+  const submissionDir = await realpath(path.resolve(options.submissionDir)).catch(() => path.resolve(options.submissionDir));
   const startedAt = new Date();
-  const engineInfo = await engine.info();
-  const session = new GradingSession(engine, exercise.id, path.basename(submissionDir), options.runId);
+  const engineInfo = options.engineInfo ?? (await engine.info());
+  const session = new GradingSession(engine, exercise.id, path.basename(submissionDir), { runId: options.runId, keepImages: options.keepImages, ledger: options.ledger });
   const outcomes = new Map<string, Outcome>();
   const images: ImageFact[] = [];
   const steps: StepResult[] = [];
@@ -80,7 +87,7 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
       onEvent({ type: 'step-end', step, result });
     }
   } finally {
-    const problems = await session.cleanup({ keepImages: options.keepImages ?? false }).catch((error: Error) => [error.message]);
+    const problems = await session.cleanup().catch((error: Error) => [error.message]);
     for (const text of problems) onEvent({ type: 'cleanup-problem', text });
   }
   return {
@@ -101,11 +108,16 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
 async function runCheck(check: Check, step: Step, context: CheckContext, blocked: string | undefined, outcomes: Map<string, Outcome>): Promise<CheckResult> {
   const started = Date.now();
   const base = { id: check.id, title: check.title, kind: check.kind, maxPoints: check.points, required: !step.bonus, hint: check.hint };
-  const unusable = check.uses.map((use) => ({ use, outcome: outcomes.get(use.name) })).find(({ use, outcome }) => !use.reportsFailure && outcome && !outcome.ok);
-  const skipReason = blocked ?? (unusable?.outcome && !unusable.outcome.ok ? unusable.outcome.reason : undefined);
-  if (skipReason) {
-    return { ...base, status: 'skip', points: 0, message: `skipped: ${skipReason}`, hint: undefined, durationMs: 0 };
-  }
+  const failedUses = check.uses.flatMap((use) => {
+    const outcome = outcomes.get(use.name);
+    return outcome && !outcome.ok ? [{ use, outcome }] : [];
+  });
+  if (blocked) return { ...base, status: 'skip', points: 0, message: `skipped: ${blocked}`, hint: undefined, durationMs: 0 };
+  // The grading machine could not provide what the check needs: no verdict, and no hint for the student.
+  const unjudged = failedUses.find(({ outcome }) => outcome.environment);
+  if (unjudged) return { ...base, status: 'error', points: 0, message: `not judged: ${unjudged.outcome.reason}`, hint: undefined, durationMs: 0 };
+  const unusable = failedUses.find(({ use }) => !use.reportsFailure);
+  if (unusable) return { ...base, status: 'skip', points: 0, message: `skipped: ${unusable.outcome.reason}`, hint: undefined, durationMs: 0 };
   try {
     const verdict = await check.run(context);
     return {
@@ -121,7 +133,8 @@ async function runCheck(check: Check, step: Step, context: CheckContext, blocked
     };
   } catch (error) {
     if (error instanceof EngineError || context.signal.aborted) throw error;
-    return { ...base, status: 'error', points: 0, message: `the grader could not complete this check: ${(error as Error).message}`, durationMs: Date.now() - started };
+    // The grader's failure, not the student's: no hint about their work.
+    return { ...base, status: 'error', points: 0, message: `the grader could not complete this check: ${(error as Error).message}`, hint: undefined, durationMs: Date.now() - started };
   }
 }
 
@@ -142,7 +155,7 @@ function unmetNeed(needs: Located<string>[], step: Step, done: StepResult[], sam
   return undefined;
 }
 
-/** The first candidate folder that is a real folder (not a link) is the one graded. */
+/** The first candidate that is a real folder (not a link) inside the resolved submission is graded. */
 async function resolveDir(submission: string, candidates: string[]): Promise<{ dir: string | undefined; dirLabel: string; dirShown: string }> {
   const label = (candidate: string) => (candidate === '.' ? 'the submission folder' : `${candidate.replace(/\/$/, '')}/`);
   for (const candidate of candidates) {

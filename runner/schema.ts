@@ -1,6 +1,7 @@
 // A small strict validator over YAML syntax trees: every problem is reported with the file, line
 // and column of the offending node, unknown keys list the valid ones, and defaults are filled in
 // here so nothing downstream guesses one. Each shape also describes itself as JSON Schema.
+import { RE2JS } from 're2js';
 import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 
 export interface SpecIssue {
@@ -68,6 +69,7 @@ function describeNode(node: Node | null): string {
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
   const value = scalarValue(node);
+  if (typeof value === 'number' && !Number.isFinite(value)) return `number ${value}`;
   return value === null ? 'null' : `${typeof value} ${JSON.stringify(value)}`;
 }
 
@@ -129,10 +131,12 @@ const SIZE_UNITS: Record<string, number> = {
 /** A size in bytes, written as a number or with a unit: "10MB" (SI, as docker prints), "1MiB". */
 export function size(): Shape<number> {
   return scalar('a size such as 10MB, 512kB or 1MiB', { type: ['string', 'integer'], pattern: '^\\d+(\\.\\d+)?\\s*[kKmMgG]?i?[bB]$' }, (value) => {
-    if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
+    // Safe integers only: "1e400MB" is Infinity, which no bound can compare sensibly.
+    if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
     const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*([kmg]?i?b)$/i.exec(value.trim()) : null;
     const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
-    return match && unit ? Math.round(Number(match[1]) * unit) : undefined;
+    const bytes = match && unit ? Math.round(Number(match[1]) * unit) : undefined;
+    return bytes !== undefined && Number.isSafeInteger(bytes) ? bytes : undefined;
   });
 }
 
@@ -147,20 +151,42 @@ export function duration(options: { max?: number } = {}): Shape<number> {
   });
 }
 
-/** A regular expression, compiled at load so a broken one is a spec error with its position. */
-export function regex(): Shape<RegExp> {
+/**
+ * A regular expression that matches in time linear in the text: RE2's semantics, through re2js
+ * (pure JavaScript, so it installs anywhere). Backtracking engines take exponential time on
+ * patterns such as `^(a+)+$`, and a spec's pattern meets output a submission controls: with a
+ * backtracking engine, one pattern could stall grading for hours. RE2 refuses what it cannot run
+ * in linear time (backreferences, lookaround): those are spec errors at load.
+ */
+export interface Pattern {
+  readonly source: string;
+  test(text: string): boolean;
+}
+
+/** Longer patterns cost more per byte of output; none a spec needs comes near this. */
+const MAX_PATTERN_LENGTH = 1000;
+
+export function compilePattern(source: string): Pattern {
+  if (source.length > MAX_PATTERN_LENGTH) throw new Error(`longer than ${MAX_PATTERN_LENGTH} characters`);
+  const compiled = RE2JS.compile(source);
+  return { source, test: (text) => compiled.matcher(text).find() };
+}
+
+/** A regular expression (RE2 syntax), compiled at load so a broken one is a spec error with its position. */
+export function regex(): Shape<Pattern> {
   return {
     expects: 'a regular expression',
     parse(node, at) {
       const value = scalarValue(node);
       if (typeof value !== 'string') return at.report(`expected a regular expression, found ${describeNode(node)}`, node);
       try {
-        return new RegExp(value);
+        return compilePattern(value);
       } catch (error) {
-        return at.report(`invalid regular expression ${JSON.stringify(value)}: ${(error as Error).message}`, node);
+        const reason = (error as Error).message.replace(/^error parsing regexp: /, '');
+        return at.report(`invalid regular expression ${JSON.stringify(value)}: ${reason} (patterns use RE2 syntax, which runs in linear time: no backreferences or lookaround)`, node);
       }
     },
-    jsonSchema: () => ({ type: 'string', format: 'regex' }),
+    jsonSchema: () => ({ type: 'string', format: 'regex', maxLength: MAX_PATTERN_LENGTH }),
   };
 }
 

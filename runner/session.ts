@@ -2,7 +2,8 @@
 // container it creates, and the list of them, removed when grading ends, pass or fail.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { DockerEngine, Labels } from './engine.js';
+import { EngineError, type BuildOutcome, type DockerEngine, type Labels } from './engine.js';
+import type { ImageLedger } from './image-ledger.js';
 
 export const LABEL = {
   tool: 'grade.tool',
@@ -33,14 +34,20 @@ export function ownerAlive(owner: string | undefined): boolean {
   }
 }
 
-const IMAGE_REMOVAL_ATTEMPTS = 15;
+/** Why a base image could not be had, and whose doing that is. */
+export interface PullFailure {
+  reason: string;
+  /** True when no registry could be reached: the grading machine's world, not the student's. */
+  unreachable: boolean;
+  /** For the student, when the image does not exist: what to check in the Dockerfile. */
+  hint?: string;
+}
 
 export class GradingSession {
   readonly runId: string;
   readonly labels: Labels;
   /** Base images that could not be pulled, so a run asks the registry once per image. */
-  readonly pullFailures = new Map<string, string>();
-  private readonly images: string[] = [];
+  readonly pullFailures = new Map<string, PullFailure>();
   private readonly containers: string[] = [];
   private helpers = 0;
 
@@ -48,20 +55,19 @@ export class GradingSession {
     private readonly engine: DockerEngine,
     exercise: string,
     submission: string,
-    runId = randomBytes(5).toString('hex'),
+    private readonly options: { runId?: string; keepImages?: boolean; ledger?: ImageLedger } = {},
   ) {
-    this.runId = runId;
+    this.runId = options.runId ?? randomBytes(5).toString('hex');
     this.labels = {
       [LABEL.tool]: 'grade',
-      [LABEL.run]: runId,
+      [LABEL.run]: this.runId,
       [LABEL.owner]: ownerOf(process.pid),
       [LABEL.exercise]: exercise,
-      // Label values are shown in build logs: keep them one safe word.
       [LABEL.submission]: submission.replace(/[^\w.-]+/g, '_').slice(0, 64) || 'submission',
     };
   }
 
-  /** `grade-<run>-<name>`: unique per run, so parallel runs and the student's own tags never collide. */
+  /** `grade-<run>-<name>`: the tag `--keep` gives an image, unique per run. */
   imageTag(name: string): string {
     return `grade-${this.runId}-${name}:latest`;
   }
@@ -74,48 +80,52 @@ export class GradingSession {
     return this.containerName(`${purpose}-${++this.helpers}`);
   }
 
-  trackImage(ref: string): void {
-    this.images.push(ref);
-  }
-
   trackContainer(id: string): void {
     this.containers.push(id);
   }
 
-  /** Removes what this run created; returns what could not be removed, for a warning. */
-  async cleanup(options: { keepImages: boolean }): Promise<string[]> {
+  /**
+   * A build's images stay as the layer cache, untagged, as after a plain `docker build`; the
+   * ones it created are written down for `grade clean --cache`. With `--keep` it is also tagged.
+   */
+  async builtImage(name: string, outcome: BuildOutcome): Promise<void> {
+    const created = outcome.steps.filter((step) => !step.cached && step.imageId && !/^FROM\s/i.test(step.instruction));
+    await this.record(created.map((step) => step.imageId!));
+    if (this.options.keepImages && outcome.imageId) await this.engine.tagImage(outcome.imageId, this.imageTag(name));
+  }
+
+  /** A base image this run pulled is the run's doing too. */
+  async pulledImage(id: string): Promise<void> {
+    await this.record([id]);
+  }
+
+  private async record(ids: string[]): Promise<void> {
+    // The record only serves `grade clean --cache`: an unwritable state folder must not stop grading.
+    await this.options.ledger?.record(ids).catch(() => undefined);
+  }
+
+  /** Removes the containers this run created; returns what could not be removed, for a warning. */
+  async cleanup(): Promise<string[]> {
     const problems: string[] = [];
-    // Containers this run started, and any a run abandoned after its fallback timeout.
-    const found = await this.engine.listOurs(`${LABEL.run}=${this.runId}`).catch(() => ({ containers: [], images: [] }));
+    // Every call here is bounded by the engine timeout. Once the engine has stopped answering, one
+    // problem says it all: trying each container in turn would only make the user wait.
+    const stalled = (error: unknown) => `containers of run ${this.runId} may be left (${(error as Error).message}): run \`grade clean\` once Docker answers`;
+    // Containers this run started, and any a run interrupted mid-way left.
+    let found: { containers: { id: string }[] } = { containers: [] };
+    try {
+      found = await this.engine.listOurs(`${LABEL.run}=${this.runId}`);
+    } catch (error) {
+      if (error instanceof EngineError) return [stalled(error)];
+    }
     const containers = new Set([...this.containers.splice(0), ...found.containers.map((container) => container.id)]);
     for (const id of containers) {
-      await this.engine.removeContainer(id).catch((error: Error) => problems.push(`container ${id.slice(0, 12)}: ${error.message}`));
-    }
-    if (!options.keepImages) {
-      // Tagged images this run built, then any untagged one a build interrupted mid-way left.
-      const untagged = found.images.filter((image) => image.tags.length === 0).map((image) => image.id);
-      for (const ref of [...this.images.splice(0).reverse(), ...untagged]) {
-        const problem = await this.removeImage(ref);
-        if (problem) problems.push(`image ${ref}: ${problem}`);
+      try {
+        await this.engine.removeContainer(id);
+      } catch (error) {
+        if (error instanceof EngineError) return [...problems, stalled(error)];
+        problems.push(`container ${id.slice(0, 12)}: ${(error as Error).message}`);
       }
     }
     return problems;
-  }
-
-  /** A container still being removed holds its image for a moment: retry a few times. */
-  private async removeImage(ref: string): Promise<string | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.engine.removeImage(ref, { key: LABEL.run, value: this.runId });
-        return undefined;
-      } catch (error) {
-        if (attempt >= IMAGE_REMOVAL_ATTEMPTS || !/conflict|is using|being used/i.test((error as Error).message)) return (error as Error).message;
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
-    }
-  }
-
-  keptImages(): string[] {
-    return [...this.images];
   }
 }

@@ -1,17 +1,18 @@
 // Loads an exercise: `exercise.yaml` names the steps in order, and each step lives in
 // `<step-id>.yaml` beside it. Everything is validated strictly here, references included, so the
 // runner only ever sees a well-formed Exercise.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
 import { graders } from '../graders/index.js';
 import type { ActionUse, CheckContext, GraderKind, Verdict } from '../graders/types.js';
 import type { Limits } from './engine.js';
+import { limitsFromSpec, limitSpecFields } from './limits.js';
 import type { ActionKind } from './outcomes.js';
 import {
   boolean, Cursor, duration, INVALID, list, number, object, oneOf, oneOrMany, optional, parseFields,
-  size, SpecError, string, suggest, type Fields, type Parsed, type Shape, type Source, type SpecIssue,
+  SpecError, string, suggest, type Fields, type Parsed, type Shape, type Source, type SpecIssue,
 } from './schema.js';
+import { readRegularFile } from './submission-file.js';
 
 const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const name = () => string({ pattern: NAME, patternName: 'a lower-case name such as my-image (letters, digits, dashes)' });
@@ -153,11 +154,14 @@ export interface Check {
   run(context: CheckContext): Promise<Verdict>;
 }
 
+/** A check is worth at most this much, so a score is always a finite sum. */
+const MAX_POINTS = 1000;
+
 export const commonCheckFields = {
   id: name(),
   title: string(),
   kind: string(),
-  points: optional(number({ min: 0 }), 1),
+  points: optional(number({ min: 0, max: MAX_POINTS }), 1),
   hint: optional(string()),
   needs: optional(list(located(string())), []),
 };
@@ -238,15 +242,8 @@ const stepShape = object({
 
 export type LimitOverrides = Partial<Limits>;
 
-const limitsShape = object({
-  runTimeout: optional(duration({ max: 600_000 })),
-  buildTimeout: optional(duration({ max: 3_600_000 })),
-  memory: optional(size()),
-  pids: optional(number({ min: 16, max: 100_000, integer: true })),
-  cpus: optional(number({ min: 0.1, max: 64 })),
-  output: optional(size()),
-  buildNetwork: optional(oneOf(['none', 'default'] as const)),
-});
+// The bounds live in limits.ts, the one table the flags and the README follow too.
+const limitsShape = object(limitSpecFields());
 
 const exerciseShape = object({
   id: name(),
@@ -265,33 +262,92 @@ export interface Exercise {
   limits: LimitOverrides;
 }
 
+/** Far more than any spec needs; beyond them a file is refused before it costs time or stack. */
+const MAX_SPEC_BYTES = 1_000_000;
+const MAX_ALIASES = 100;
+const MAX_DEPTH = 64;
+
 async function parseFile<T>(file: string, shape: Shape<T>, issues: SpecIssue[], label: string): Promise<Parsed<T>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    issues.push({ file: label, line: 1, col: 1, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+  const read = await readRegularFile(file, { maxBytes: MAX_SPEC_BYTES, what: 'a spec file', shown: label });
+  if (!read.ok) {
+    issues.push({ file: label, line: 1, col: 1, message: `${path.basename(file)} ${read.detail}` });
     return INVALID;
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const source: Source = { file: label, lineCounter };
-  if (doc.errors.length > 0) {
-    for (const error of doc.errors) {
-      const { line, col } = lineCounter.linePos(error.pos[0]);
-      issues.push({ file: label, line, col, message: error.message.split('\n')[0]! });
+  try {
+    const doc = parseDocument(read.bytes.toString('utf8'), { lineCounter, prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      // The yaml library turns its own stack overflow into errors from the deepest point on: the
+      // first one says where; the rest are its echoes.
+      const overflow = doc.errors.find((error) => /call stack/i.test(error.message));
+      for (const error of overflow ? [overflow] : doc.errors) {
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        issues.push({ file: label, line, col, message: overflow ? tooDeep() : error.message.split('\n')[0]! });
+      }
+      return INVALID;
     }
+    const cursor = new Cursor(source, issues, doc.contents as Node | null);
+    if (!withinBounds(doc, cursor)) return INVALID;
+    resolveScalarAliases(doc);
+    return shape.parse(doc.contents as Node | null, cursor);
+  } catch (error) {
+    // Nothing should recurse past MAX_DEPTH after the bounds check; this is the last guard.
+    if (!(error instanceof RangeError)) throw error;
+    issues.push({ file: label, line: 1, col: 1, message: `${tooDeep()} (${error.message})` });
     return INVALID;
   }
-  // An alias to a plain value reads as that value; aliases to mappings or lists stay unsupported
-  // (they could refer to themselves) and are reported where they are used.
+}
+
+const tooDeep = () => `nested too deeply: a spec may nest at most ${MAX_DEPTH} levels of mappings and lists`;
+
+/**
+ * Nesting depth and alias count, walked without recursion so a hostile file cannot overflow the
+ * stack here; reports the first node past either limit.
+ */
+function withinBounds(doc: Document, at: Cursor): boolean {
+  const pending: { node: unknown; depth: number }[] = [{ node: doc.contents, depth: 0 }];
+  let aliases = 0;
+  while (pending.length > 0) {
+    const { node, depth } = pending.pop()!;
+    if (isAlias(node)) {
+      if (++aliases > MAX_ALIASES) {
+        at.report(`more than ${MAX_ALIASES} aliases (*${node.source} is one too many): write the values out`, node);
+        return false;
+      }
+    } else if (isMap(node) || isSeq(node)) {
+      if (depth >= MAX_DEPTH) {
+        at.report(tooDeep(), node);
+        return false;
+      }
+      // Pushed last to first, so they are taken in document order and the first culprit is named.
+      for (const item of [...node.items].reverse()) {
+        if (isPair(item)) pending.push({ node: item.value, depth: depth + 1 }, { node: item.key, depth: depth + 1 });
+        else pending.push({ node: item, depth: depth + 1 });
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * An alias to a plain value reads as that value; aliases to mappings or lists stay unsupported
+ * (they could refer to themselves) and are reported where they are used. One pass in document
+ * order, remembering the latest node of each anchor, as YAML resolves them (the library's own
+ * resolve() walks the whole document per alias).
+ */
+function resolveScalarAliases(doc: Document): void {
+  const anchors = new Map<string, Node>();
   visit(doc, {
-    Alias(_, alias) {
-      const target = alias.resolve(doc);
-      return isScalar(target) ? target : undefined;
+    Node(_, node) {
+      if (isAlias(node)) {
+        const target = anchors.get(node.source);
+        return isScalar(target) ? (target as Scalar) : undefined;
+      }
+      if (node.anchor) anchors.set(node.anchor, node);
+      return undefined;
     },
   });
-  return shape.parse(doc.contents as Node | null, new Cursor(source, issues, doc.contents as Node | null));
 }
 
 export async function loadExercise(dir: string): Promise<Exercise> {
@@ -321,15 +377,7 @@ export async function loadExercise(dir: string): Promise<Exercise> {
     description: meta.description,
     dir,
     steps,
-    limits: {
-      runTimeoutMs: limits?.runTimeout,
-      buildTimeoutMs: limits?.buildTimeout,
-      memoryBytes: limits?.memory,
-      pids: limits?.pids,
-      cpus: limits?.cpus,
-      outputBytes: limits?.output,
-      buildNetwork: limits?.buildNetwork,
-    },
+    limits: limitsFromSpec(limits),
   };
 }
 

@@ -26,21 +26,32 @@ t.test('grade list shows the multi exercise and its steps', async (t) => {
   t.match(listed.stdout, /scratch-sleep .*\(bonus\)/);
 });
 
-t.test('bad arguments exit 2 and say what is wrong', async (t) => {
+t.test('bad arguments exit 2 with one line that says what is wrong', async (t) => {
   for (const [args, message] of [
-    [[], /name an exercise/],
-    [['multi', '--reporter', 'xml'], /--reporter xml: expected one of terminal, json, tap/],
-    [['nope'], /no exercise "nope" .*exercises: multi/],
-    [['multi', '--run-timeout', 'soon'], /--run-timeout soon: expected a duration/],
-    [['multi', '--frobnicate'], /Unknown option '--frobnicate'/],
-    [['multi', 'extra'], /unexpected argument: extra/],
-    [['multi', '--dir', '/nonexistent/submission'], /--dir \/nonexistent\/submission: no such folder/],
+    [[], /^grade: name an exercise/],
+    [['multi', '--reporter', 'xml'], /^grade: --reporter xml: expected one of terminal, json, tap$/],
+    [['nope'], /^grade: no exercise "nope" .*exercises: multi\)$/],
+    [['mutli'], /^grade: no exercise "mutli" .*: did you mean "multi"\?$/],
+    [['lsit'], /^grade: no exercise "lsit" .*: did you mean "list"\?$/],
+    [['multi', '--run-timeout', 'soon'], /^grade: --run-timeout soon: expected a duration/],
+    [['multi', '--frobnicate'], /^grade: unknown option --frobnicate \(grade --help lists the options\)$/],
+    [['multi', '--dri', '.'], /^grade: unknown option --dri \(did you mean --dir\?\)$/],
+    [['multi', '--memroy=1GiB'], /^grade: unknown option --memroy \(did you mean --memory\?\)$/],
+    [['multi', '-x'], /^grade: unknown option -x \(grade --help lists the options\)$/],
+    [['multi', '--dir'], /^grade: --dir needs a value$/],
+    [['multi', '--reporter'], /^grade: --reporter needs a value$/],
+    [['multi', '--dir', '--keep'], /^grade: --dir needs a value: --keep looks like an option \(to mean it as the value, write --dir=--keep\)$/],
+    [['multi', '--keep=yes'], /^grade: --keep takes no value/],
+    [['multi', 'extra'], /^grade: unexpected argument: extra$/],
+    [['multi', '--dir', '/nonexistent/submission'], /^grade: --dir \/nonexistent\/submission: no such folder$/],
   ] as const) {
     const run = await runCli([...args]);
-    t.equal(run.code, 2, `grade ${args.join(' ')}`);
-    t.match(run.stderr, message);
+    const at = `grade ${args.join(' ')}`;
+    t.equal(run.code, 2, `${at}: exit 2`);
+    t.match(run.stderr.replace(/\n$/, ''), message, at);
+    t.equal(run.stderr.split('\n').length, 2, `${at}: one line`);
     t.equal(run.stdout, '');
-    t.notMatch(run.stderr, /\n\s+at /, 'no stack trace');
+    t.notMatch(run.stderr, /\n\s+at |Error:|ERR_PARSE_ARGS|To specify/, `${at}: no stack trace, nothing from Node's parser`);
   }
 });
 

@@ -189,6 +189,7 @@ if (engine) {
         'scratch-sleep/root-listing': 'skip',
       },
       also: (t, result) => {
+        t.match(check(result, 'scratch-sleep/still-running')?.message, 'sleeper is not running: /sleep is in the image, but it is dynamically linked and the image has no C library or loader to run it');
         t.match(check(result, 'scratch-sleep/still-running')?.hint, /statically/);
         t.match(check(result, 'scratch-sleep/still-running')?.log, /no such file or directory/);
       },

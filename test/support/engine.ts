@@ -62,3 +62,17 @@ async function findDockerfiles(dir: string): Promise<string[]> {
   }
   return found;
 }
+
+/**
+ * Counts a test file's hostile-input and broken-world cases. Each file prints its count when it
+ * ends (`# fault suite: N cases in FILE`), and .ci/run adds the counts up.
+ */
+export function faultSuite(t: { teardown(fn: () => void): void }, file: string): { add(count?: number): void } {
+  let cases = 0;
+  t.teardown(() => console.log(`# fault suite: ${cases} cases in ${path.basename(file)}`));
+  return {
+    add(count = 1) {
+      cases += count;
+    },
+  };
+}

@@ -40,7 +40,6 @@ export function buildOutcome(extra: Partial<BuildOutcome> = {}): BuildOutcome {
 export const testLimits: Limits = { ...DEFAULT_LIMITS, runTimeoutMs: 10_000 };
 
 export interface BuildMatch {
-  tag?: string;
   dockerfile?: string;
   target?: string;
 }
@@ -48,7 +47,7 @@ export interface BuildMatch {
 export interface BuildAnswer {
   /** Merged over a successful default outcome; `ok: false` makes a failed build. */
   outcome?: Partial<BuildOutcome>;
-  /** Size of the image a successful build leaves under its tag. */
+  /** Size of the image a successful build leaves (under its `imageId`). */
   sizeBytes?: number;
 }
 
@@ -77,7 +76,10 @@ export class FakeEngine implements DockerEngine {
   readonly starts: StartRequest[] = [];
   readonly pulls: string[] = [];
   readonly probes: { image: string; paths: string[]; labels?: Labels }[] = [];
+  /** Images builds made: the layer cache, which may stay. */
   readonly createdImages: string[] = [];
+  /** Tags the code under test added (`--keep`): these must not stay unless asked for. */
+  readonly taggedImages: string[] = [];
   readonly createdContainers: string[] = [];
   readonly removedImages: string[] = [];
   readonly removedContainers: string[] = [];
@@ -135,11 +137,11 @@ export class FakeEngine implements DockerEngine {
     return this;
   }
 
-  /** What was created and never removed. */
+  /** Containers created and tags added that were never removed (built images are the cache). */
   leftovers(): { containers: string[]; images: string[] } {
     return {
       containers: this.createdContainers.filter((id) => !this.removedContainers.includes(id)),
-      images: this.createdImages.filter((ref) => !this.removedImages.includes(ref)),
+      images: this.taggedImages.filter((ref) => !this.removedImages.includes(ref)),
     };
   }
 
@@ -178,14 +180,14 @@ export class FakeEngine implements DockerEngine {
     request.context.resume();
     const answer =
       this.buildAnswers.find(({ match }) =>
-        (match.tag === undefined || match.tag === request.tag) &&
         (match.dockerfile === undefined || match.dockerfile === request.dockerfile) &&
         (match.target === undefined || match.target === request.target),
       )?.answer ?? {};
     const outcome = buildOutcome(answer.outcome);
     if (outcome.ok) {
-      this.createdImages.push(request.tag);
-      this.images.set(request.tag, { id: outcome.imageId ?? `sha256:${request.tag}`, sizeBytes: answer.sizeBytes ?? 10_000_000 });
+      const id = outcome.imageId!;
+      this.createdImages.push(id);
+      this.images.set(id, { id, sizeBytes: answer.sizeBytes ?? 10_000_000 });
     }
     return outcome;
   }
@@ -240,10 +242,19 @@ export class FakeEngine implements DockerEngine {
     this.removedContainers.push(id);
   }
 
-  async removeImage(ref: string): Promise<void> {
+  async tagImage(id: string, repoTag: string): Promise<void> {
+    this.record('tagImage', repoTag);
+    this.taggedImages.push(repoTag);
+    this.images.set(repoTag, this.images.get(id) ?? { id, sizeBytes: 0 });
+  }
+
+  async removeImage(ref: string, options: { keepTagged?: boolean } = {}): Promise<'removed' | 'absent' | 'in-use'> {
     this.record('removeImage', ref);
+    if (!this.images.has(ref)) return 'absent';
+    if (options.keepTagged && this.taggedImages.some((tag) => this.images.get(tag)?.id === ref)) return 'in-use';
     this.removedImages.push(ref);
     this.images.delete(ref);
+    return 'removed';
   }
 
   async listOurs(labelFilter: string): Promise<OurObjects> {

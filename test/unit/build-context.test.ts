@@ -365,3 +365,32 @@ t.test('a linked .dockerignore is not followed', async (t) => {
   t.same(names, ['.dockerignore', 'Dockerfile', 'app.js']);
   t.match(result.warnings, [/^\.dockerignore is a link: it is not followed/, /^\.dockerignore is a link to \.\.\/patterns, outside/]);
 });
+
+t.test('names with newlines stay on one line in warnings and errors, and are packed as named', async (t) => {
+  const forged = 'x\nok 99 - forged';
+  const dir = t.testdir({
+    Dockerfile: 'FROM alpine\n',
+    [forged]: 'a file',
+    // A slash cannot be in a name, but it can be in a link's target.
+    [`link\n::error::forged`]: t.fixture('symlink', '/etc\nScore: 28/28'),
+  });
+  execFileSync('mkfifo', [path.join(dir, `pipe\nok 98 - forged`)]);
+  const { result, names } = await packed(dir);
+
+  t.ok(names.includes(forged), 'the file is packed under its real name');
+  t.same(result.warnings, [
+    'link\\n::error::forged is a link to /etc\\nScore: 28/28, outside the build context: it is sent as a link, so COPY puts a dangling link in the image, not the file it points to',
+    'pipe\\nok 98 - forged is a fifo (named pipe): skipped, a build context only carries files, folders and links',
+  ]);
+  for (const warning of result.warnings) t.notMatch(warning, /[\n\r]/, 'one line');
+
+  const folder = path.join(dir, 'sub\nScore: 28/28');
+  await t.rejects(packContext(folder, { dockerfile: 'Dockerfile', limits: roomy }), {
+    name: 'ContextError',
+    message: `build context ${dir}/sub\\nScore: 28/28 does not exist`,
+  });
+  writeFileSync(path.join(dir, 'big\nok 1'), 'x'.repeat(200));
+  await t.rejects(packContext(dir, { dockerfile: 'Dockerfile', limits: { maxBytes: 100, maxFiles: 10 } }), {
+    message: /at big\\nok 1 \(limit/,
+  });
+});

@@ -1,7 +1,8 @@
 // How engine trouble is told apart from a submission's fault: each transport or engine failure
 // becomes an EngineError whose message names the cause and whose advice says what to do.
 import t from 'tap';
-import { asEngineError, engineMessage } from '../../runner/dockerode-engine.js';
+import { apiVersionProblem, asEngineError, DockerodeEngine, dockerHostProblem, engineMessage } from '../../runner/dockerode-engine.js';
+import { EngineStall } from '../../runner/engine-bounds.js';
 import { EngineError } from '../../runner/engine.js';
 
 const failure = (fields: Record<string, unknown>) => Object.assign(new Error(String(fields.message ?? 'failure')), fields);
@@ -30,4 +31,56 @@ t.test('a submission-level API error is passed through unchanged', async (t) => 
   t.equal(asEngineError(notFound), notFound);
   t.equal(engineMessage(notFound), 'No such image: grade-x:latest');
   t.equal(engineMessage(failure({ message: '(HTTP code 500) server error - Get "https://registry-1.docker.io/v2/": no such host' })), 'Get "https://registry-1.docker.io/v2/": no such host');
+});
+
+t.test('a host name that does not resolve is named, with the fix', async (t) => {
+  for (const code of ['ENOTFOUND', 'EAI_AGAIN']) {
+    const converted = asEngineError(failure({ code, hostname: 'no-such-host.invalid' })) as EngineError;
+    t.type(converted, EngineError, code);
+    t.match(converted.message, new RegExp(`names host no-such-host\\.invalid, which does not resolve \\(${code}\\)`));
+    t.match(converted.advice, /DOCKER_HOST/);
+  }
+});
+
+t.test('an engine that stopped answering is told apart, with advice', async (t) => {
+  const converted = asEngineError(new EngineStall('GET /version', 30_000)) as EngineError;
+  t.type(converted, EngineError);
+  t.match(converted.message, /stopped answering \(GET \/version got no answer within 30 s\)$/);
+  t.match(converted.advice, /`docker info`/);
+  t.match(converted.advice, /restart Docker/);
+  t.match(converted.advice, /`grade clean`/);
+  const already = new EngineError('x', 'y');
+  t.equal(asEngineError(already), already, 'an EngineError passes through as is');
+});
+
+t.test('DOCKER_HOST: the schemes Docker uses, and a host', async (t) => {
+  for (const good of [undefined, '', 'unix:///var/run/docker.sock', 'unix://', 'tcp://127.0.0.1:2375', 'ssh://me@build-box', '127.0.0.1:2375']) {
+    t.equal(dockerHostProblem(good, 'linux'), undefined, String(good));
+  }
+  t.equal(dockerHostProblem('npipe:////./pipe/docker_engine', 'win32'), undefined);
+  t.equal(dockerHostProblem('npipe:////./pipe/docker_engine', 'linux'), 'npipe:// works only on Windows');
+  t.equal(dockerHostProblem('banana://x', 'linux'), 'banana:// is not a scheme Docker uses');
+  t.equal(dockerHostProblem('http://127.0.0.1:2375', 'linux'), 'http:// is not a scheme Docker uses');
+  t.equal(dockerHostProblem('tcp://', 'linux'), 'it names no host');
+  t.equal(dockerHostProblem('ssh://', 'linux'), 'it names no host');
+});
+
+t.test('DOCKER_API_VERSION must look like a version', async (t) => {
+  for (const good of [undefined, '', '1.41', 'v1.24', ' 1.45 ']) t.equal(apiVersionProblem(good), undefined, String(good));
+  for (const bad of ['banana', '1', '1.41.0', 'latest']) t.equal(apiVersionProblem(bad), 'expected a version such as 1.41', bad);
+});
+
+t.test('a malformed DOCKER_HOST or DOCKER_API_VERSION is refused before any request', async (t) => {
+  const saved = { host: process.env.DOCKER_HOST, version: process.env.DOCKER_API_VERSION };
+  t.teardown(() => {
+    for (const [key, value] of [['DOCKER_HOST', saved.host], ['DOCKER_API_VERSION', saved.version]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+  process.env.DOCKER_HOST = 'banana://x';
+  t.throws(() => new DockerodeEngine(), { name: 'EngineError', message: 'DOCKER_HOST=banana://x is not an engine address: banana:// is not a scheme Docker uses', advice: /unix:\/\/.*tcp:\/\/.*ssh:\/\/.*npipe:\/\/.*Windows/ });
+  delete process.env.DOCKER_HOST;
+  process.env.DOCKER_API_VERSION = 'banana';
+  t.throws(() => new DockerodeEngine(), { name: 'EngineError', message: 'DOCKER_API_VERSION=banana: expected a version such as 1.41' });
 });

@@ -4,7 +4,8 @@
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { EngineError } from '../../runner/engine.js';
-import type { CheckResult, ExerciseResult } from '../../runner/results.js';
+import { ImageLedger } from '../../runner/image-ledger.js';
+import { EXIT, exitCodeOf, type CheckResult, type ExerciseResult } from '../../runner/results.js';
 import { grade, type RunEvent } from '../../runner/run.js';
 import { loadExercise } from '../../runner/spec.js';
 import { buildStep, captured, FakeEngine, testLimits } from '../support/fake-engine.js';
@@ -66,7 +67,7 @@ const EXTRA_STEP = yaml(
 );
 
 const DOCKERFILE = 'FROM alpine:3.19\nCOPY hi.txt /\nCMD ["cat", "/hi.txt"]\n';
-const APP_TAG = 'grade-t1-app:latest';
+const APP_ID = 'sha256:app';
 
 interface Setup {
   exercise?: Record<string, string>;
@@ -85,9 +86,9 @@ async function setUp(t: Test, setup: Setup = {}) {
   const engine = new FakeEngine();
   if (!setup.noBaseImage) engine.image('alpine:3.19', 7_400_000);
   engine
-    .onBuild({ tag: APP_TAG }, { sizeBytes: 7_500_000 })
-    .onRun({ image: APP_TAG }, { stdout: captured('hi\n') })
-    .onStart(APP_TAG, { id: 'server-1' });
+    .onBuild({ dockerfile: 'Dockerfile' }, { sizeBytes: 7_500_000, outcome: { imageId: APP_ID } })
+    .onRun({ image: APP_ID }, { stdout: captured('hi\n') })
+    .onStart(APP_ID, { id: 'server-1' });
   setup.engine?.(engine);
   const events: RunEvent[] = [];
   const run = () => grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't1', onEvent: (event) => events.push(event) });
@@ -116,15 +117,16 @@ t.test('a good submission passes every check, and everything it created is remov
   t.equal(checksOf(result)['app/builds']?.message, 'built Dockerfile in 1.5 s: 7.5MB');
   t.equal(checksOf(result)['app/builds']?.hint, undefined, 'no hint on a pass');
 
-  t.match(engine.builds[0], { tag: APP_TAG, dockerfile: 'Dockerfile', labels: { 'grade.tool': 'grade', 'grade.run': 't1', 'grade.exercise': 'tiny', 'grade.submission': 'alice' } });
-  t.match(engine.runs[0], { image: APP_TAG, name: 'grade-t1-app-output', labels: { 'grade.run': 't1' } });
-  t.match(engine.starts[0], { image: APP_TAG, name: 'grade-t1-server' });
+  t.match(engine.builds[0], { dockerfile: 'Dockerfile' });
+  t.notOk('tag' in engine.builds[0]! || 'labels' in engine.builds[0]!, 'a build gets no tag and no label: both would add images of the grader\'s own');
+  t.match(engine.runs[0], { image: APP_ID, name: 'grade-t1-app-output', labels: { 'grade.run': 't1' } });
+  t.match(engine.starts[0], { image: APP_ID, name: 'grade-t1-server' });
   t.same(engine.pulls, [], 'a base image already there is not pulled');
 
-  t.same(engine.createdImages, [APP_TAG]);
+  t.same(engine.createdImages, [APP_ID], 'the built image stays as the layer cache');
   t.same(engine.createdContainers, ['server-1']);
   t.same(engine.leftovers(), { containers: [], images: [] });
-  t.same(engine.methods().slice(-2), ['removeContainer', 'removeImage'], 'containers go first, then images');
+  t.notOk(engine.methods().includes('removeImage'), 'no image of the student\'s is removed: it is the cache');
 
   t.same(events.map((event) => event.type).filter((type) => type !== 'activity'), [
     'step-start', 'check', 'check', 'check', 'check', 'check', 'step-end', 'step-start', 'check', 'step-end',
@@ -140,7 +142,7 @@ t.test('a missing base image is pulled, with its progress as activity', async (t
   t.ok(events.some((event) => event.type === 'activity' && event.text === 'pulling alpine:3.19: Downloading [=>  ]'));
   t.equal(result.passed, true);
   t.same(engine.leftovers(), { containers: [], images: [] });
-  t.same(engine.removedImages, [APP_TAG], 'the pulled base image is kept');
+  t.same(engine.removedImages, [], 'the pulled base image is kept');
 });
 
 t.test('a failed need skips the check, naming the check that failed', async (t) => {
@@ -194,7 +196,7 @@ t.test('a failed build names the right line when the Dockerfile starts with ARGs
   // every line is off by the number of global ARGs (here it names line 4, RUN make install).
   const { run } = await setUp(t, {
     submission: { Dockerfile: 'ARG VERSION=3.19\nFROM alpine:${VERSION}\nRUN make\nRUN make install\n' },
-    engine: (fake) => fake.onBuild({ tag: APP_TAG }, {
+    engine: (fake) => fake.onBuild({ dockerfile: 'Dockerfile' }, {
       outcome: { ok: false, steps: [buildStep(1, 'ARG VERSION=3.19'), buildStep(2, 'FROM alpine:${VERSION}'), buildStep(3, 'RUN make')], error: 'exit 2' },
     }),
   });
@@ -209,7 +211,7 @@ t.test('a grader that throws gives an error, and the run goes on', async (t) => 
   t.match(checks['app/running'], {
     status: 'error', points: 0, maxPoints: 1,
     message: 'the grader could not complete this check: socket hang up',
-    hint: 'Keep the process in the foreground.',
+    hint: undefined,
   });
   t.equal(checks['app/small']?.status, 'pass', 'the next check still ran');
   t.match(checks['extra/notes'], { status: 'skip', message: 'skipped: needs app/running (the server keeps running), which could not be checked' }, 'a step needing app is skipped');
@@ -222,8 +224,7 @@ t.test('an EngineError stops the run, after cleanup', async (t) => {
   const { run, engine, events } = await setUp(t, { engine: (fake) => fake.failOn('inspectContainer', failure) });
   await t.rejects(run(), failure);
   t.same(engine.createdContainers, ['server-1']);
-  t.same(engine.createdImages, [APP_TAG]);
-  t.same(engine.leftovers(), { containers: [], images: [] }, 'the started container and built image are removed anyway');
+  t.same(engine.leftovers(), { containers: [], images: [] }, 'the started container is removed anyway');
   t.notOk(events.some((event) => event.type === 'step-end'), 'the step never ended');
 
   const fromBuild = await setUp(t, { engine: (fake) => fake.failOn('build', new EngineError('no space left on device', 'free some disk space')) });
@@ -242,7 +243,7 @@ t.test('bonus steps add points but never decide passed', async (t) => {
   t.equal(checksOf(result)['extra/notes']?.required, false);
   t.same({ score: result.score, maxScore: result.maxScore, passed: result.passed }, { score: 6, maxScore: 9, passed: true });
 
-  const failing = await setUp(t, { engine: (fake) => fake.onRun({ image: APP_TAG }, { stdout: captured('bye\n') }) });
+  const failing = await setUp(t, { engine: (fake) => fake.onRun({ image: APP_ID }, { stdout: captured('bye\n') }) });
   const failed = await failing.run();
   t.match(checksOf(failed)['app/prints'], { status: 'fail', message: `the image's default command printed "bye\\n" on stdout, expected "hi\\n"` });
   t.same({ score: failed.score, maxScore: failed.maxScore, passed: failed.passed }, { score: 5, maxScore: 9, passed: false });
@@ -251,15 +252,15 @@ t.test('bonus steps add points but never decide passed', async (t) => {
 t.test('keepImages keeps the images but still removes the containers', async (t) => {
   const { root, exercise, engine } = await setUp(t);
   await grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't1', keepImages: true });
-  t.same(engine.leftovers(), { containers: [], images: [APP_TAG] });
+  t.same(engine.leftovers(), { containers: [], images: ['grade-t1-app:latest'] });
+  t.same(engine.taggedImages, ['grade-t1-app:latest'], 'tagged by run and action name');
 });
 
 t.test('a cleanup problem is reported as an event, not thrown', async (t) => {
-  const { run, events, engine } = await setUp(t, { engine: (fake) => fake.failOn('removeImage', new Error('conflict: image is in use')) });
+  const { run, events } = await setUp(t, { engine: (fake) => fake.failOn('removeContainer', new Error('removal of container server-1 is already in progress')) });
   const result = await run();
   t.equal(result.passed, true);
-  t.same(events.filter((event) => event.type === 'cleanup-problem'), [{ type: 'cleanup-problem', text: `image ${APP_TAG}: conflict: image is in use` }]);
-  t.same(engine.removedContainers, ['server-1'], 'the container was still removed');
+  t.same(events.filter((event) => event.type === 'cleanup-problem'), [{ type: 'cleanup-problem', text: 'container server-1: removal of container server-1 is already in progress' }]);
 });
 
 t.test('a step folder that does not exist fails its actions with the folders tried', async (t) => {
@@ -285,4 +286,55 @@ t.test('the second candidate folder is used when the first is missing', async (t
   const result = await grade({ exercise, submissionDir: path.join(root, 'alice'), engine: new FakeEngine(), limits: testLimits });
   t.match(result.steps[0], { dir: '../docs', checks: [{ status: 'pass', message: 'found ../docs/NOTES.md' }] });
   t.match(result.runId, /^[0-9a-f]{10}$/, 'a random run id when none is given');
+});
+
+t.test('the images a build created are written to the ledger, cached ones and the base are not', async (t) => {
+  const ledger = new ImageLedger(path.join(t.testdirName, 'state', 'images.txt'));
+  const { root, exercise, engine } = await setUp(t, {
+    engine: (fake) => fake.onBuild({ dockerfile: 'Dockerfile' }, {
+      outcome: {
+        imageId: APP_ID,
+        steps: [
+          { ...buildStep(1, 'FROM alpine:3.19'), imageId: 'aaaaaaaaaaaa' },
+          { ...buildStep(2, 'COPY hi.txt /', true), imageId: 'bbbbbbbbbbbb' },
+          { ...buildStep(3, 'CMD ["cat", "/hi.txt"]'), imageId: 'cccccccccccc' },
+        ],
+      },
+    }),
+  });
+  await grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't1', ledger });
+  t.same(await ledger.read(), ['cccccccccccc'], 'only the step the build made anew');
+  await grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't2', ledger });
+  t.same(await ledger.read(), ['cccccccccccc'], 'each id once');
+});
+
+t.test('a base image no registry can provide: not judged, no hint, exit 2', async (t) => {
+  const { run } = await setUp(t, {
+    noBaseImage: true,
+    engine: (fake) => fake.failOn('pull', new Error('Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host')),
+  });
+  const result = await run();
+  const checks = checksOf(result);
+  for (const id of ['app/builds', 'app/prints', 'app/running', 'app/small']) {
+    t.match(checks[id], { status: 'error', points: 0, message: /^not judged: base image alpine:3\.19 is not on this machine and no registry could be reached \(.*no such host\): connect to the network and grade again, or .*docker pull alpine:3\.19/ }, id);
+    t.equal(checks[id]?.hint, undefined, `${id}: no hint for the student`);
+  }
+  t.equal(checks['app/has-dockerfile']?.status, 'pass', 'what needs no image is still graded');
+  t.equal(exitCodeOf(result), EXIT.cannotGrade);
+});
+
+t.test('a base image the registry says does not exist is the student\'s to fix', async (t) => {
+  const { run } = await setUp(t, {
+    noBaseImage: true,
+    engine: (fake) => fake.failOn('pull', new Error('manifest for alpine:3.19 not found: manifest unknown: manifest unknown')),
+  });
+  const result = await run();
+  const checks = checksOf(result);
+  t.match(checks['app/builds'], {
+    status: 'fail',
+    message: 'base image alpine:3.19 does not exist in its registry (manifest for alpine:3.19 not found: manifest unknown: manifest unknown)',
+    hint: /FROM line: is alpine:3\.19 spelt right/,
+  });
+  t.match(checks['app/prints'], { status: 'skip', hint: undefined });
+  t.equal(exitCodeOf(result), EXIT.failed);
 });

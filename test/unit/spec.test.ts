@@ -1,5 +1,7 @@
 // loadExercise on the shipped exercise and on broken specs: every problem must come back as a
 // SpecError issue naming the file, the exact line and column, and what to write instead.
+import { execFileSync } from 'node:child_process';
+import { truncate } from 'node:fs/promises';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { SpecError, type SpecIssue } from '../../runner/schema.js';
@@ -158,7 +160,7 @@ t.test('an unknown key far from every valid one gets no suggestion', async (t) =
 
 t.test('a value of the wrong type says what was expected and found', async (t) => {
   const points = await issuesOf(t, { 'one.yaml': stepWith({ 11: '    image: app\n    points: many' }) });
-  t.same(points.issues, [issue(points.dir, 'one.yaml', 12, 13, 'expected a number >= 0, found string "many"')]);
+  t.same(points.issues, [issue(points.dir, 'one.yaml', 12, 13, 'expected a number >= 0 and <= 1000, found string "many"')]);
 
   const bonus = await issuesOf(t, { 'one.yaml': stepWith({ 2: 'title: Step one\nbonus: yes please' }) });
   t.same(bonus.issues, [issue(bonus.dir, 'one.yaml', 3, 8, 'expected true or false, found string "yes please"')]);
@@ -190,7 +192,10 @@ t.test('an unknown check kind lists the valid kinds and suggests a close one', a
 t.test('an invalid regular expression in matches is a spec error at its position', async (t) => {
   const { dir, issues } = await issuesOf(t, { 'one.yaml': stepWith({ 17: '      matches: "^(hi"' }) });
   t.equal(issues.length, 1);
-  t.match(issues[0], issue(dir, 'one.yaml', 17, 16, /^invalid regular expression "\^\(hi": .*Unterminated group/));
+  t.match(issues[0], issue(dir, 'one.yaml', 17, 16, /^invalid regular expression "\^\(hi": missing closing \): `\^\(hi` \(patterns use RE2 syntax/));
+
+  const lookahead = await issuesOf(t, { 'one.yaml': stepWith({ 17: '      matches: "^(?=Hello)"' }) });
+  t.match(lookahead.issues[0], issue(lookahead.dir, 'one.yaml', 17, 16, /invalid or unsupported Perl syntax.*no backreferences or lookaround/), 'what cannot run in linear time is refused at load');
 
   const two = await issuesOf(t, { 'one.yaml': stepWith({ 17: '      equals: hi\n      contains: h' }) });
   t.same(two.issues, [issue(two.dir, 'one.yaml', 17, 7, 'give exactly one of equals, contains or matches')]);
@@ -285,17 +290,17 @@ t.test('a missing step file is reported and the other steps are still checked', 
     [label(dir, 'one.yaml'), 14, 11],
     [label(dir, 'missing.yaml'), 1, 1],
   ]);
-  t.equal(issues[1]?.message, 'cannot read: ENOENT');
+  t.equal(issues[1]?.message, 'missing.yaml not found');
 
   const noExercise = t.testdir({});
-  await t.rejects(loadExercise(noExercise), { name: 'SpecError', issues: [{ file: label(noExercise, 'exercise.yaml'), line: 1, col: 1, message: 'cannot read: ENOENT' }] });
+  await t.rejects(loadExercise(noExercise), { name: 'SpecError', issues: [{ file: label(noExercise, 'exercise.yaml'), line: 1, col: 1, message: 'exercise.yaml not found' }] });
 });
 
 t.test('sizes and durations are read with their units', async (t) => {
   const dir = t.testdir({
     'exercise.yaml': yaml(
       'id: demo', 'title: Demo', 'steps: [one]',
-      'limits:', '  memory: 1MiB', '  output: 10MB', '  runTimeout: 30s', '  buildTimeout: 5m', '  pids: 64', '  cpus: 0.5',
+      'limits:', '  memory: 64MiB', '  output: 10MB', '  runTimeout: 30s', '  buildTimeout: 5m', '  pids: 64', '  cpus: 0.5',
     ),
     'one.yaml': yaml(
       'id: one', 'title: One',
@@ -307,7 +312,7 @@ t.test('sizes and durations are read with their units', async (t) => {
   t.same(exercise.limits, {
     runTimeoutMs: 30_000,
     buildTimeoutMs: 300_000,
-    memoryBytes: 1_048_576,
+    memoryBytes: 67_108_864,
     pids: 64,
     cpus: 0.5,
     outputBytes: 10_000_000,
@@ -336,11 +341,88 @@ t.test('sizes and durations without a unit, with an unknown unit or out of range
     issue(dir, 'exercise.yaml', 6, 11, 'expected a size such as 10MB, 512kB or 1MiB, found number 1.5'),
     issue(dir, 'exercise.yaml', 7, 15, 'expected a duration such as 500ms, 30s or 5m, found number 30'),
     issue(dir, 'exercise.yaml', 8, 17, 'expected a duration such as 500ms, 30s or 5m, found string "0s"'),
-    issue(dir, 'exercise.yaml', 9, 9, 'expected a whole number >= 16 and <= 100000, found number 8'),
+    issue(dir, 'exercise.yaml', 9, 9, 'pids 8 is below the minimum of 16 (a shell and a compiler start several processes): use pids: 16 or more'),
   ]);
 
   const tooLong = await issuesOf(t, { 'exercise.yaml': yaml('id: demo', 'title: Demo', 'steps: [one]', 'limits:', '  runTimeout: 11m') });
-  t.same(tooLong.issues, [issue(tooLong.dir, 'exercise.yaml', 5, 15, 'expected a duration such as 500ms, 30s or 5m, found string "11m"')]);
+  t.same(tooLong.issues, [issue(tooLong.dir, 'exercise.yaml', 5, 15, 'runTimeout 11m is above the maximum of 10m (a program of a course exercise that runs longer is stuck): use runTimeout: 10m or less')]);
+});
+
+// ---- hostile spec files: bounded in time, memory and stack ---------------------------------
+
+t.test('a spec file that is a FIFO, a folder or over 1 MB is refused at 1:1, without hanging', { timeout: 60_000 }, async (t) => {
+  const fifo = t.testdir({ 'one.yaml': stepWith({}) });
+  execFileSync('mkfifo', [path.join(fifo, 'exercise.yaml')]);
+  await t.rejects(loadExercise(fifo), { name: 'SpecError', issues: [issue(fifo, 'exercise.yaml', 1, 1, 'exercise.yaml is a fifo (named pipe): not a regular file')] });
+
+  const stepFifo = t.testdir({ 'exercise.yaml': EXERCISE });
+  execFileSync('mkfifo', [path.join(stepFifo, 'one.yaml')]);
+  await t.rejects(loadExercise(stepFifo), { name: 'SpecError', issues: [issue(stepFifo, 'one.yaml', 1, 1, 'one.yaml is a fifo (named pipe): not a regular file')] });
+
+  const folder = t.testdir({ 'exercise.yaml': EXERCISE, 'one.yaml': {} });
+  await t.rejects(loadExercise(folder), { name: 'SpecError', issues: [issue(folder, 'one.yaml', 1, 1, 'one.yaml is a folder, not a regular file')] });
+
+  const huge = t.testdir({ 'exercise.yaml': EXERCISE, 'one.yaml': stepWith({ 2: `title: ${'x'.repeat(1_000_000)}` }) });
+  await t.rejects(loadExercise(huge), { name: 'SpecError', issues: [issue(huge, 'one.yaml', 1, 1, /^one\.yaml is \d+ bytes, over the 1000000 bytes a spec file may have$/)] });
+
+  // A sparse file claims its size: refused from it, nothing read.
+  const sparse = t.testdir({ 'exercise.yaml': EXERCISE, 'one.yaml': '' });
+  await truncate(path.join(sparse, 'one.yaml'), 1_500_000_000);
+  await t.rejects(loadExercise(sparse), { name: 'SpecError', issues: [issue(sparse, 'one.yaml', 1, 1, 'one.yaml is 1.5GB, over the 1MB a spec file may have')] });
+});
+
+t.test('aliases: up to 100 per file are read, the 101st is refused where it is written', async (t) => {
+  const step = (count: number) => yaml(
+    'id: one', 'title: &title Step one',
+    'checks:',
+    '  - id: files', '    title: *title', '    kind: file-exists',
+    '    paths:',
+    ...Array.from({ length: count - 1 }, () => '      - *title'),
+  );
+  const fine = t.testdir({ 'exercise.yaml': EXERCISE, 'one.yaml': step(100) });
+  const exercise = await loadExercise(fine);
+  t.equal(exercise.steps[0]!.checks[0]!.title, 'Step one', '100 aliases are read as their values');
+
+  // 16,000 aliases took 37 s when each was resolved by walking the whole document.
+  const many = await issuesOf(t, { 'one.yaml': step(16_000) });
+  t.same(many.issues, [issue(many.dir, 'one.yaml', 107, 9, 'more than 100 aliases (*title is one too many): write the values out')]);
+});
+
+t.test('nesting deeper than 64 levels is refused where it goes too deep, even 2,000 levels', async (t) => {
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  // The step file is a mapping (level 1), so `description` may hold 63 more.
+  const fine = await issuesOf(t, { 'one.yaml': stepWith({ 2: `title: Step one\ndescription: ${nested(63)}` }) });
+  t.same(fine.issues, [issue(fine.dir, 'one.yaml', 3, 14, 'expected a string, found a list')], '64 levels are read (and judged by the schema)');
+
+  const deep = await issuesOf(t, { 'one.yaml': stepWith({ 2: `title: Step one\ndescription: ${nested(64)}` }) });
+  t.same(deep.issues, [issue(deep.dir, 'one.yaml', 3, 14 + 63, 'nested too deeply: a spec may nest at most 64 levels of mappings and lists')]);
+
+  for (const [name, text] of [
+    ['flow lists', nested(2000)],
+    ['flow mappings', `${'{a: '.repeat(2000)}1${'}'.repeat(2000)}`],
+    ['block mappings', `\n${Array.from({ length: 700 }, (_, level) => `${' '.repeat(level + 1)}k:`).join('\n')} 1`],
+  ] as const) {
+    const { dir, issues } = await issuesOf(t, { 'one.yaml': stepWith({ 2: `title: Step one\ndescription: ${text}` }) });
+    t.equal(issues.length, 1, name);
+    t.match(issues[0], { file: label(dir, 'one.yaml'), line: Number, col: Number, message: /^nested too deeply: a spec may nest at most 64 levels/ }, name);
+    t.ok(issues[0]!.line >= 3 && issues[0]!.col > 1, `${name}: at the place it goes too deep (${issues[0]!.line}:${issues[0]!.col})`);
+  }
+});
+
+t.test('points are a finite number from 0 to 1000', async (t) => {
+  const atMost = await issuesOf(t, { 'one.yaml': stepWith({ 9: '    title: the app builds\n    points: 1e308', 13: '    title: it prints hi\n    points: .inf' }) });
+  // How the found value is worded for .inf and .nan belongs to schema.ts; the refusal and its place are what matter here.
+  t.match(atMost.issues, [
+    issue(atMost.dir, 'one.yaml', 10, 13, 'expected a number >= 0 and <= 1000, found number 1e+308'),
+    issue(atMost.dir, 'one.yaml', 15, 13, /^expected a number >= 0 and <= 1000, found number/),
+  ]);
+  t.equal(atMost.issues.length, 2);
+  const nan = await issuesOf(t, { 'one.yaml': stepWith({ 9: '    title: the app builds\n    points: .nan' }) });
+  t.match(nan.issues, [issue(nan.dir, 'one.yaml', 10, 13, /^expected a number >= 0 and <= 1000, found number/)]);
+  t.equal(nan.issues.length, 1);
+
+  const dir = t.testdir({ 'exercise.yaml': EXERCISE, 'one.yaml': stepWith({ 9: '    title: the app builds\n    points: 1000' }) });
+  t.equal((await loadExercise(dir)).steps[0]!.checks[0]!.points, 1000);
 });
 
 /** A CheckContext whose outcomes are the given builds. */

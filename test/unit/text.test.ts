@@ -1,7 +1,8 @@
 // plainText makes submission text safe to print: no escape sequence survives to move the cursor,
 // clear the screen, recolour or retitle the terminal, and no carriage return can overwrite a line.
+// singleLine keeps a name from a submission on one line, every control shown as an escape.
 import t from 'tap';
-import { plainText } from '../../reports/text.js';
+import { plainText, singleLine } from '../../reports/text.js';
 
 const ESC = '\u001b';
 
@@ -46,4 +47,17 @@ t.test('carriage returns become newlines; tabs, newlines and unicode stay', asyn
   t.equal(plainText('Zoë naïve — ✔ ✖ 😀 日本語 \u00a0nbsp'), 'Zoë naïve — ✔ ✖ 😀 日本語 \u00a0nbsp');
   t.equal(plainText(''), '');
   t.equal(plainText('Hello, world!\n'), 'Hello, world!\n');
+});
+
+t.test('singleLine shows line breaks, tabs and other controls as visible escapes', async (t) => {
+  t.equal(singleLine('x\nok 99 - forged'), 'x\\nok 99 - forged', 'a newline is \\n');
+  t.equal(singleLine('a\r\nb\tc'), 'a\\r\\nb\\tc', 'CR and tab likewise');
+  t.equal(singleLine('esc\u001b[2J bell\u0007 nul\u0000 del\u007f nel\u0085'), 'esc\\u001b[2J bell\\u0007 nul\\u0000 del\\u007f nel\\u0085', 'other controls as \\u escapes');
+  t.equal(singleLine('ls\u2028ps\u2029'), 'ls\\u2028ps\\u2029', 'Unicode line and paragraph separators');
+  t.equal(singleLine('abc\u202egpj.exe'), 'abc\\u202egpj.exe', 'a right-to-left override cannot disguise a name');
+  t.equal(singleLine('lone \ud800 half'), 'lone \\ud800 half', 'half a surrogate pair');
+  t.equal(singleLine('Zoë 日本語 😀 back\\slash "quoted"'), 'Zoë 日本語 😀 back\\slash "quoted"', 'everything printable stays as it is');
+  const name = 'dir\nScore: 28/28\u001b]0;t\u0007';
+  t.equal(singleLine(singleLine(name)), singleLine(name), 'rendering twice changes nothing');
+  t.notMatch(singleLine(Array.from({ length: 0xa0 }, (_, code) => String.fromCharCode(code)).join('')), /[\u0000-\u001f\u007f-\u009f]/, 'no control is left');
 });
