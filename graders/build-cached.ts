@@ -1,5 +1,5 @@
 // A rebuild came entirely from the layer cache: every instruction after FROM said "Using cache".
-import { string } from '../runner/schema.js';
+import { string } from '../runner/spec/shapes.js';
 import { defineGrader, fail, pass } from './types.js';
 
 export const buildCached = defineGrader({

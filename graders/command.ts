@@ -1,8 +1,8 @@
 // A program's exit code, stdout and stderr: the run action ran it in a container with the
 // grader's limits; this decides whether what it did is what the exercise asks.
-import type { RunOutcome } from '../runner/engine.js';
-import { number, optional, string } from '../runner/schema.js';
-import { formatDuration, quoteOutput, tail } from './format.js';
+import type { RunOutcome } from '../runner/engine/engine.js';
+import { number, optional, string } from '../runner/spec/shapes.js';
+import { formatDuration, quoteOutput, tail } from '../runner/text/format.js';
 import { describeMatcher, matches, outputMatcher } from './output-matcher.js';
 import { defineGrader, fail, pass, type CheckContext, type Verdict } from './types.js';
 

@@ -1,7 +1,7 @@
 // A program compiled cleanly: the compiler (run inside the submission's own toolchain image,
 // never on the host) exited 0 and, unless allowed, printed no warning.
-import { oneOf, optional, string } from '../runner/schema.js';
-import { tail } from './format.js';
+import { oneOf, optional, string } from '../runner/spec/shapes.js';
+import { tail } from '../runner/text/format.js';
 import { defineGrader, fail, pass } from './types.js';
 
 export const compiles = defineGrader({

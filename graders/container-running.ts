@@ -1,8 +1,8 @@
 // A container started detached is still running after it settled. When it is not, the student
 // learns how it ended, and why that probably happened.
-import { string } from '../runner/schema.js';
+import { string } from '../runner/spec/shapes.js';
 import { dynamicallyLinked, startErrorHint, unrunnableProgram } from './command.js';
-import { tail } from './format.js';
+import { tail } from '../runner/text/format.js';
 import { defineGrader, fail, pass } from './types.js';
 
 export const containerRunning = defineGrader({

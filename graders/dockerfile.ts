@@ -1,12 +1,9 @@
 // The structure of a Dockerfile: how many stages, what the final stage starts from, and whether
 // it copies from an earlier stage (`COPY --from=build` and `COPY --from=0` both count).
-import { DockerfileError, finalStageCopiesFrom, parseDockerfile } from '../runner/dockerfile.js';
-import { boolean, number, optional, string } from '../runner/schema.js';
-import { readSubmissionFile, type Refused } from '../runner/submission-file.js';
+import { DockerfileError, finalStageCopiesFrom, parseDockerfile } from '../runner/dockerfile/parser.js';
+import { boolean, number, optional, string } from '../runner/spec/shapes.js';
+import { readDockerfile } from '../runner/dockerfile/read.js';
 import { defineGrader, fail, pass } from './types.js';
-
-/** Larger than any Dockerfile a student writes; a bigger file is not read at all. */
-const MAX_DOCKERFILE_BYTES = 1024 * 1024;
 
 export const dockerfile = defineGrader({
   kind: 'dockerfile',
@@ -50,12 +47,3 @@ export const dockerfile = defineGrader({
       : fail(`${shown} ${problems.join('; ')}`, { actual: summary });
   },
 });
-
-/**
- * The text of the Dockerfile `relative` in the step's folder `dir`, or why it cannot be read (not
- * found, a FIFO or device, a link out of the folder, too large), named as `shown`.
- */
-export async function readDockerfile(dir: string, relative: string, shown: string): Promise<{ ok: true; text: string } | Refused> {
-  const read = await readSubmissionFile(dir, relative, { maxBytes: MAX_DOCKERFILE_BYTES, what: 'a Dockerfile', shown });
-  return read.ok ? { ok: true, text: read.bytes.toString('utf8') } : read;
-}

@@ -1,7 +1,7 @@
 // A file (or folder) the student must have written exists in the step's folder. A link to one
 // inside the folder counts; a link out of it does not.
-import { list, oneOf, optional, string } from '../runner/schema.js';
-import { statSubmissionFile } from '../runner/submission-file.js';
+import { list, oneOf, optional, string } from '../runner/spec/shapes.js';
+import { statSubmissionFile } from '../runner/submission/file.js';
 import { defineGrader, fail, pass } from './types.js';
 
 export const fileExists = defineGrader({

@@ -1,8 +1,8 @@
 // An image builds. When it does not, the student sees the failing instruction and what it printed,
 // e.g. the compiler's error, rather than the whole build log.
-import type { BuildOutcome } from '../runner/engine.js';
-import { string } from '../runner/schema.js';
-import { formatDuration, formatSize, tail } from './format.js';
+import type { BuildOutcome } from '../runner/engine/engine.js';
+import { string } from '../runner/spec/shapes.js';
+import { formatDuration, formatSize, tail } from '../runner/text/format.js';
 import { defineGrader, fail, pass } from './types.js';
 
 export const imageBuilds = defineGrader({

@@ -1,6 +1,6 @@
 // An image's size: under (or over) an absolute bound, and as a ratio to another image's size.
-import { number, optional, refine, size, string } from '../runner/schema.js';
-import { formatPercent, formatSize } from './format.js';
+import { number, optional, refine, size, string } from '../runner/spec/shapes.js';
+import { formatPercent, formatSize } from '../runner/text/format.js';
 import { defineGrader, fail, pass, type ActionUse } from './types.js';
 
 export const imageSize = defineGrader({

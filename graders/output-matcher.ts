@@ -1,9 +1,9 @@
 // What a program's output must be: exactly a text, contain one, or match a regular expression
-// (RE2 syntax, matched in linear time: see `regex()` in runner/schema.ts).
+// (RE2 syntax, matched in linear time: see `regex()` in runner/spec/shapes.ts).
 import { isMap } from 'yaml';
-import type { CapturedOutput } from '../runner/engine.js';
-import { INVALID, optional, parseFields, regex, text, type Pattern, type Shape } from '../runner/schema.js';
-import { quoteOutput } from './format.js';
+import type { CapturedOutput } from '../runner/engine/engine.js';
+import { INVALID, optional, parseFields, regex, text, type Pattern, type Shape } from '../runner/spec/shapes.js';
+import { quoteOutput } from '../runner/text/format.js';
 
 export type OutputMatcher =
   | { equals: string }

@@ -1,7 +1,7 @@
 // Paths that must not be in an image, e.g. no compiler left in a final image. Looked up through
 // the engine's archive API on a container that is created but never started, so it works for any
 // image, `FROM scratch` included.
-import { list, string } from '../runner/schema.js';
+import { list, string } from '../runner/spec/shapes.js';
 import { defineGrader, fail, pass } from './types.js';
 
 export const pathAbsent = defineGrader({

@@ -1,5 +1,5 @@
 // The process list of a running container, as `docker top` shows it.
-import { string } from '../runner/schema.js';
+import { string } from '../runner/spec/shapes.js';
 import { defineGrader, fail, pass } from './types.js';
 
 export const processList = defineGrader({

@@ -2,7 +2,7 @@
 // shows them on the engine's host. A helper container joins the container's pid namespace and
 // lists /proc/1/root, which works where the engine runs in a VM (Docker Desktop) too; without a
 // usable helper image, the container's export is read instead.
-import { boolean, list, optional, string } from '../runner/schema.js';
+import { boolean, list, optional, string } from '../runner/spec/shapes.js';
 import { defineGrader, fail, pass, type ActionUse } from './types.js';
 
 /** Files Docker itself adds to every container; `ls` without -a hides it anyway. */

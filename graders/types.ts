@@ -1,8 +1,8 @@
 // The contract every grader kind fulfils: a name, the fields it reads from a check in a spec, the
 // actions it depends on, and a `run` that turns them into a verdict.
-import type { DockerEngine, Labels, Limits } from '../runner/engine.js';
-import type { ActionKind, OutcomeByKind } from '../runner/outcomes.js';
-import type { Fields, InferFields } from '../runner/schema.js';
+import type { DockerEngine, Labels, Limits } from '../runner/engine/engine.js';
+import type { ActionKind, OutcomeByKind } from './outcomes.js';
+import type { Fields, InferFields } from '../runner/spec/shapes.js';
 
 export type VerdictStatus = 'pass' | 'fail' | 'error';
 

@@ -1,7 +1,7 @@
 // The Gradescope autograder results.json: one test per check, the student-facing text for each,
 // and the plain text a platform shows about one check (shared with the Classroom report).
 import type { CheckResult, ExerciseResult } from '../runner/results.js';
-import { plainText } from './text.js';
+import { plainText } from '../runner/text/plain.js';
 
 /** Submission text fit for a web page or a CI log: no escape sequences, controls or lone surrogates. */
 export function platformText(text: string): string {

@@ -1,8 +1,8 @@
 // The HTML report: one self-contained page (inline CSS, no script, no network) that a student
 // opens from file:// on a laptop or a phone to see the score, what to fix and how big the images are.
-import { formatDuration, formatSize } from '../graders/format.js';
+import { formatDuration, formatSize } from '../runner/text/format.js';
 import type { CheckResult, CheckStatus, ExerciseResult, ImageFact, StepResult } from '../runner/results.js';
-import { plainText } from './text.js';
+import { plainText } from '../runner/text/plain.js';
 
 /**
  * The bound the size chart draws. Results carry sizes but not the spec's `max`, and a failed build

@@ -1,7 +1,7 @@
 // The JUnit XML report: one <testsuite> per step, one <testcase> per check, for CI test views.
 // Every string is escaped for its place (text or attribute) and stripped of what XML 1.0 forbids.
 import type { CheckResult, ExerciseResult, StepResult } from '../runner/results.js';
-import { plainText } from './text.js';
+import { plainText } from '../runner/text/plain.js';
 
 // Everything outside XML 1.0's Char production. With the u flag a lone surrogate is one code
 // point, so it is caught here too.

@@ -3,7 +3,7 @@
 // YAML block, so it can neither start a line of the stream nor forge a test point.
 import { stringify } from 'yaml';
 import type { CheckResult, ExerciseResult, StepResult } from '../runner/results.js';
-import { plainText } from './text.js';
+import { plainText } from '../runner/text/plain.js';
 
 const INDENT = '    ';
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import type { Browser } from 'playwright-core';
-import { formatSize } from '../../graders/format.js';
+import { formatSize } from '../../runner/text/format.js';
 import { htmlReport } from '../../reports/html.js';
 import type { CheckResult, ExerciseResult } from '../../runner/results.js';
 import { packageRoot } from '../../runner/paths.js';

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { exercisesRoot, packageRoot } from '../../runner/paths.js';
 import type { CheckResult, ExerciseResult } from '../../runner/results.js';
-import { grade } from '../../runner/run.js';
-import { loadExercise } from '../../runner/spec.js';
+import { grade } from '../../runner/grading/run.js';
+import { loadExercise } from '../../runner/spec/loader.js';
 import { runCli } from '../support/cli.js';
 import { faultSuite, realEngine, standInSolution, submissions, testLimits } from '../support/engine.js';
 

@@ -1,10 +1,10 @@
 // `grade clean` on the real engine: it removes what a killed run left, found by label alone, and
 // leaves the objects of a run that is still grading on this machine.
 import t from 'tap';
-import type { DockerEngine } from '../../runner/engine.js';
-import { cleanLeftovers } from '../../runner/clean.js';
-import { resolveLimits } from '../../runner/limits.js';
-import { LABEL, ownerOf } from '../../runner/session.js';
+import type { DockerEngine } from '../../runner/engine/engine.js';
+import { cleanLeftovers } from '../../runner/grading/clean.js';
+import { resolveLimits } from '../../runner/spec/limits.js';
+import { LABEL, ownerOf } from '../../runner/grading/session.js';
 import { realEngine } from '../support/engine.js';
 
 const engine = (await realEngine(t)) as DockerEngine | undefined;

@@ -3,13 +3,13 @@
 import t, { type Test } from 'tap';
 import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { DockerEngine, Limits } from '../../runner/engine.js';
-import { resolveLimits } from '../../runner/limits.js';
+import type { DockerEngine, Limits } from '../../runner/engine/engine.js';
+import { resolveLimits } from '../../runner/spec/limits.js';
 import { exercisesRoot, packageRoot } from '../../runner/paths.js';
 import type { CheckResult, ExerciseResult } from '../../runner/results.js';
-import { grade, type RunEvent } from '../../runner/run.js';
-import { loadExercise } from '../../runner/spec.js';
-import { plainText } from '../../reports/text.js';
+import { grade, type RunEvent } from '../../runner/grading/run.js';
+import { loadExercise } from '../../runner/spec/loader.js';
+import { plainText } from '../../runner/text/plain.js';
 import { runCli, startCli } from '../support/cli.js';
 import { faultSuite, realEngine, submissions } from '../support/engine.js';
 

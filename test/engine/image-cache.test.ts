@@ -6,11 +6,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { where } from '../../runner/dockerode-engine.js';
-import { ImageLedger } from '../../runner/image-ledger.js';
+import { where } from '../../runner/engine/dockerode.js';
+import { ImageLedger } from '../../runner/grading/image-ledger.js';
 import { exercisesRoot } from '../../runner/paths.js';
-import { grade } from '../../runner/run.js';
-import { loadExercise } from '../../runner/spec.js';
+import { grade } from '../../runner/grading/run.js';
+import { loadExercise } from '../../runner/spec/loader.js';
 import { runCli } from '../support/cli.js';
 import { faultSuite, realEngine, standInSolution, testLimits } from '../support/engine.js';
 

@@ -2,9 +2,9 @@
 // fixture submission fails exactly the checks a teacher would fail it on.
 import t, { type Test } from 'tap';
 import path from 'node:path';
-import { grade } from '../../runner/run.js';
+import { grade } from '../../runner/grading/run.js';
 import type { ExerciseResult } from '../../runner/results.js';
-import { loadExercise } from '../../runner/spec.js';
+import { loadExercise } from '../../runner/spec/loader.js';
 import { exercisesRoot } from '../../runner/paths.js';
 import { realEngine, standInSolution, submissions, testLimits } from '../support/engine.js';
 

@@ -5,12 +5,12 @@ import { execFileSync } from 'node:child_process';
 import { cp, readdir, readFile, realpath, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import type { DockerEngine, Limits } from '../../runner/engine.js';
-import { resolveLimits } from '../../runner/limits.js';
+import type { DockerEngine, Limits } from '../../runner/engine/engine.js';
+import { resolveLimits } from '../../runner/spec/limits.js';
 import { exercisesRoot } from '../../runner/paths.js';
 import type { CheckResult, ExerciseResult } from '../../runner/results.js';
-import { grade, type RunEvent } from '../../runner/run.js';
-import { loadExercise } from '../../runner/spec.js';
+import { grade, type RunEvent } from '../../runner/grading/run.js';
+import { loadExercise } from '../../runner/spec/loader.js';
 import { runCli } from '../support/cli.js';
 import { faultSuite, realEngine, standInSolution, submissions, testLimits } from '../support/engine.js';
 

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { packageRoot } from '../../runner/paths.js';
 
-export const cliPath = path.join(packageRoot, 'dist/runner/cli.js');
+export const cliPath = path.join(packageRoot, 'dist/runner/cli/main.js');
 
 export interface CliRun {
   code: number | null;

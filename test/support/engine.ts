@@ -2,8 +2,8 @@
 // in CI (CI=true), where a skipped Docker test would hide that nothing was tested.
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DockerodeEngine } from '../../runner/dockerode-engine.js';
-import { resolveLimits } from '../../runner/limits.js';
+import { DockerodeEngine } from '../../runner/engine/dockerode.js';
+import { resolveLimits } from '../../runner/spec/limits.js';
 import { packageRoot } from '../../runner/paths.js';
 
 export const FIXTURE_IMAGES = ['grade-fixture/toolchain:latest', 'grade-fixture/runtime:latest'];

@@ -4,8 +4,8 @@
 import type {
   BuildOutcome, BuildRequest, BuildStep, CapturedOutput, ContainerState, DockerEngine, EngineInfo, ImageInfo,
   Labels, Limits, OurObjects, ProcessList, PullProgress, RunOutcome, RunRequest, StartRequest,
-} from '../../runner/engine.js';
-import { DEFAULT_LIMITS } from '../../runner/limits.js';
+} from '../../runner/engine/engine.js';
+import { DEFAULT_LIMITS } from '../../runner/spec/limits.js';
 
 export type EngineMethod = keyof DockerEngine;
 

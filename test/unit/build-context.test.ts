@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { extract, type Header } from 'tar-stream';
-import { ContextError, packContext, type ContextLimits } from '../../runner/build-context.js';
+import { ContextError, packContext, type ContextLimits } from '../../runner/submission/build-context.js';
 
 interface ArchiveEntry {
   header: Header;
@@ -337,7 +337,7 @@ t.test('a file that cannot be read is named in the error', async (t) => {
   const secret = path.join(dir, 'secret.txt');
   // Root reads through any mode bits, so the refusal comes from a mocked open.
   const denied = Object.assign(new Error(`EACCES: permission denied, open '${secret}'`), { code: 'EACCES' });
-  const mocked = await t.mockImport<typeof import('../../runner/build-context.js')>('../../runner/build-context.js', {
+  const mocked = await t.mockImport<typeof import('../../runner/submission/build-context.js')>('../../runner/submission/build-context.js', {
     'node:fs/promises': {
       ...fsp,
       open: (file: string, flags: number) => (file === secret ? Promise.reject(denied) : fsp.open(file, flags)),

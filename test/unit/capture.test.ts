@@ -1,7 +1,7 @@
 // OutputCapture keeps at most its cap of a stream and counts the rest; Demuxer splits Docker's
 // multiplexed stream (8-byte headers: stream, 0, 0, 0, big-endian length) however it is chunked.
 import t from 'tap';
-import { Demuxer, OutputCapture } from '../../runner/capture.js';
+import { Demuxer, OutputCapture } from '../../runner/engine/capture.js';
 
 function capture(cap: number, ...chunks: (string | Buffer)[]) {
   const output = new OutputCapture(cap);

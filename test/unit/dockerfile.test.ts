@@ -7,7 +7,7 @@ import {
   remoteSources,
   resolveStageRef,
   toolchainText,
-} from '../../runner/dockerfile.js';
+} from '../../runner/dockerfile/parser.js';
 
 const MULTI_STAGE = `FROM alpine:3.5 AS build
 RUN apk update && \\

@@ -2,9 +2,9 @@
 // fails as a stall and its request is aborted; long requests are left to the watchdog, which
 // reports an engine that answers no ping.
 import t from 'tap';
-import { answersWithin, boundRequests, describeRequest, EngineClock, EngineStall, watchEngine } from '../../runner/engine-bounds.js';
-import { asEngineError } from '../../runner/dockerode-engine.js';
-import { EngineError } from '../../runner/engine.js';
+import { answersWithin, boundRequests, describeRequest, EngineClock, EngineStall, watchEngine } from '../../runner/engine/bounds.js';
+import { asEngineError } from '../../runner/engine/dockerode.js';
+import { EngineError } from '../../runner/engine/engine.js';
 
 type Callback = (error: (Error & { statusCode?: number }) | null, data: unknown) => void;
 

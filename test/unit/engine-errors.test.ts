@@ -1,9 +1,9 @@
 // How engine trouble is told apart from a submission's fault: each transport or engine failure
 // becomes an EngineError whose message names the cause and whose advice says what to do.
 import t from 'tap';
-import { apiVersionProblem, asEngineError, DockerodeEngine, dockerHostProblem, engineMessage } from '../../runner/dockerode-engine.js';
-import { EngineStall } from '../../runner/engine-bounds.js';
-import { EngineError } from '../../runner/engine.js';
+import { apiVersionProblem, asEngineError, DockerodeEngine, dockerHostProblem, engineMessage } from '../../runner/engine/dockerode.js';
+import { EngineStall } from '../../runner/engine/bounds.js';
+import { EngineError } from '../../runner/engine/engine.js';
 
 const failure = (fields: Record<string, unknown>) => Object.assign(new Error(String(fields.message ?? 'failure')), fields);
 

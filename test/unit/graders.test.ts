@@ -12,16 +12,16 @@ import { dockerfile } from '../../graders/dockerfile.js';
 import { fileExists } from '../../graders/file-exists.js';
 import { failureExcerpt, imageBuilds } from '../../graders/image-builds.js';
 import { imageSize } from '../../graders/image-size.js';
-import { formatSize } from '../../graders/format.js';
+import { formatSize } from '../../runner/text/format.js';
 import type { OutputMatcher } from '../../graders/output-matcher.js';
 import { pathAbsent } from '../../graders/path-absent.js';
 import { processList } from '../../graders/process-list.js';
 import { rootListing } from '../../graders/root-listing.js';
 import type { CheckContext } from '../../graders/types.js';
-import type { BuildOutcome, RunOutcome } from '../../runner/engine.js';
-import type { BuiltImage, FailedBuild, Outcome, OutcomeByKind } from '../../runner/outcomes.js';
-import { compilePattern } from '../../runner/schema.js';
-import { loadExercise } from '../../runner/spec.js';
+import type { BuildOutcome, RunOutcome } from '../../runner/engine/engine.js';
+import type { BuiltImage, FailedBuild, Outcome, OutcomeByKind } from '../../graders/outcomes.js';
+import { compilePattern } from '../../runner/spec/shapes.js';
+import { loadExercise } from '../../runner/spec/loader.js';
 import { buildOutcome, buildStep, captured, FakeEngine, runOutcome, testLimits } from '../support/fake-engine.js';
 
 const LINKER_HINT = 'The program or its dynamic loader is missing from the image. A binary copied into a scratch or minimal image must be linked statically (gcc -static).';
@@ -351,7 +351,7 @@ t.test('command: a pattern that backtracks catastrophically cannot stall matchin
 });
 
 t.test('command: a matches pattern in the shipped spec rejects extra lines', async (t) => {
-  // Regression (fixed): regex() in runner/schema.ts compiles with the `m` flag, so the shipped
+  // Regression (fixed): regex() in runner/spec/shapes.ts compiles with the `m` flag, so the shipped
   // `matches: "^Hello, world!\\n?$"` (hint: print exactly "Hello, world!") also passes
   // output with more lines before or after it.
   const exercise = await loadExercise(path.resolve(import.meta.dirname, '../../exercises/multi'));
@@ -381,7 +381,7 @@ t.test('image-size: absolute bounds, at the edges', async (t) => {
 });
 
 t.test('formatSize carries into the next unit when rounding reaches 1000', async (t) => {
-  // Regression (fixed): graders/format.ts formatSize rounds after choosing the unit, so 999,999 bytes read
+  // Regression (fixed): runner/text/format.ts formatSize rounds after choosing the unit, so 999,999 bytes read
   // "1000kB" (docker image ls says 1MB) and image-size says "1000kB is under the 1MB minimum".
   t.equal(formatSize(999_999), '1MB');
   t.equal(formatSize(999_600_000), '1GB');

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import {
   DEFAULT_LIMITS, ENGINE_TIMEOUT, fitToEngine, formatBound, LIMIT_BOUNDS, limitShape, outOfBounds, resolveLimits, type BoundedLimit,
-} from '../../runner/limits.js';
+} from '../../runner/spec/limits.js';
 import { packageRoot } from '../../runner/paths.js';
-import { Cursor, INVALID } from '../../runner/schema.js';
+import { Cursor, INVALID } from '../../runner/spec/shapes.js';
 
 const keys = Object.keys(LIMIT_BOUNDS) as BoundedLimit[];
 

@@ -3,11 +3,11 @@
 // container and image the run created is removed whatever happens.
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { EngineError } from '../../runner/engine.js';
-import { ImageLedger } from '../../runner/image-ledger.js';
+import { EngineError } from '../../runner/engine/engine.js';
+import { ImageLedger } from '../../runner/grading/image-ledger.js';
 import { EXIT, exitCodeOf, type CheckResult, type ExerciseResult } from '../../runner/results.js';
-import { grade, type RunEvent } from '../../runner/run.js';
-import { loadExercise } from '../../runner/spec.js';
+import { grade, type RunEvent } from '../../runner/grading/run.js';
+import { loadExercise } from '../../runner/spec/loader.js';
 import { buildStep, captured, FakeEngine, testLimits } from '../support/fake-engine.js';
 
 const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
@@ -191,7 +191,7 @@ t.test('a build that fails in the engine skips the checks that use it, with its 
 });
 
 t.test('a failed build names the right line when the Dockerfile starts with ARGs', async (t) => {
-  // Regression (fixed): describeBuildFailure in runner/actions.ts maps the builder's step number onto the
+  // Regression (fixed): describeBuildFailure in runner/grading/actions.ts maps the builder's step number onto the
   // stages' instructions only, but the builder numbers the ARGs before the first FROM too, so
   // every line is off by the number of global ARGs (here it names line 4, RUN make install).
   const { run } = await setUp(t, {

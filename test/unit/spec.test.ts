@@ -4,10 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { truncate } from 'node:fs/promises';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { SpecError, type SpecIssue } from '../../runner/schema.js';
-import { loadExercise, type Action } from '../../runner/spec.js';
+import { SpecError, type SpecIssue } from '../../runner/spec/shapes.js';
+import { loadExercise, type Action } from '../../runner/spec/loader.js';
 import type { CheckContext } from '../../graders/types.js';
-import type { OutcomeByKind } from '../../runner/outcomes.js';
+import type { OutcomeByKind } from '../../graders/outcomes.js';
 import { buildOutcome, FakeEngine, testLimits } from '../support/fake-engine.js';
 
 const multiDir = path.resolve(import.meta.dirname, '../../exercises/multi');
@@ -131,7 +131,7 @@ t.test('malformed YAML is reported at the offending line and column', async (t) 
 });
 
 t.test('a YAML alias is read as the value it names', async (t) => {
-  // Regression (fixed): scalarValue() in runner/schema.ts only looks at Scalar nodes, so `*name` is refused,
+  // Regression (fixed): scalarValue() in runner/spec/shapes.ts only looks at Scalar nodes, so `*name` is refused,
   // and describeNode() words it "found undefined undefined".
   const dir = t.testdir({ 'exercise.yaml': yaml('id: demo', 'title: &title Demo', 'description: *title', 'steps: [one]'), 'one.yaml': stepWith({}) });
   const exercise = await loadExercise(dir);

@@ -6,7 +6,7 @@ import { chmod, mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import t from 'tap';
-import { readRegularFile, readSubmissionFile, statSubmissionFile } from '../../runner/submission-file.js';
+import { readRegularFile, readSubmissionFile, statSubmissionFile } from '../../runner/submission/file.js';
 
 const SECRET = 'token-8d2e61b04c';
 const CAP = 1000;

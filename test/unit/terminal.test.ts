@@ -4,9 +4,9 @@
 // and a spinner cut to one line. A name from a submission never starts a line.
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { columnsOf, cutToColumns, terminalCapabilities, TerminalView, wrapWords } from '../../reports/terminal.js';
+import { columnsOf, cutToColumns, terminalCapabilities, TerminalView, wrapWords } from '../../runner/cli/progress.js';
 import type { CheckResult, ExerciseResult, StepResult } from '../../runner/results.js';
-import type { Step } from '../../runner/spec.js';
+import type { Step } from '../../runner/spec/loader.js';
 
 class Sink extends Writable {
   text = '';

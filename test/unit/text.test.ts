@@ -2,7 +2,7 @@
 // clear the screen, recolour or retitle the terminal, and no carriage return can overwrite a line.
 // singleLine keeps a name from a submission on one line, every control shown as an escape.
 import t from 'tap';
-import { plainText, singleLine } from '../../reports/text.js';
+import { plainText, singleLine } from '../../runner/text/plain.js';
 
 const ESC = '\u001b';
 

@@ -7,7 +7,7 @@ import { lstat, open, readFile, readdir, readlink, realpath, stat, type FileHand
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
 import { pack, type Pack } from 'tar-stream';
-import { singleLine } from '../reports/text.js';
+import { singleLine } from '../text/plain.js';
 
 export interface ContextLimits {
   /** Total size of the folder's regular files that get packed. */

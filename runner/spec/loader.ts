@@ -3,16 +3,16 @@
 // runner only ever sees a well-formed Exercise.
 import path from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
-import { graders } from '../graders/index.js';
-import type { ActionUse, CheckContext, GraderKind, Verdict } from '../graders/types.js';
-import type { Limits } from './engine.js';
+import { graders } from '../../graders/index.js';
+import type { ActionUse, CheckContext, GraderKind, Verdict } from '../../graders/types.js';
+import type { Limits } from '../engine/engine.js';
 import { limitsFromSpec, limitSpecFields } from './limits.js';
-import type { ActionKind } from './outcomes.js';
+import type { ActionKind } from '../../graders/outcomes.js';
 import {
   boolean, Cursor, duration, INVALID, list, number, object, oneOf, oneOrMany, optional, parseFields,
   SpecError, string, suggest, type Fields, type Parsed, type Shape, type Source, type SpecIssue,
-} from './schema.js';
-import { readRegularFile } from './submission-file.js';
+} from './shapes.js';
+import { readRegularFile } from '../submission/file.js';
 
 const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const name = () => string({ pattern: NAME, patternName: 'a lower-case name such as my-image (letters, digits, dashes)' });

@@ -2,6 +2,9 @@
 // implements it over the Engine API; unit tests implement it with a fake.
 import type { Readable } from 'node:stream';
 
+/** How long the engine has to answer a request (and to answer pings during a long one), unless told otherwise. */
+export const DEFAULT_ENGINE_TIMEOUT_MS = 30_000;
+
 export interface EngineInfo {
   version: string;
   apiVersion: string;

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { Demuxer, OutputCapture } from './capture.js';
 import {
+  DEFAULT_ENGINE_TIMEOUT_MS,
   EngineError,
   type BuildOutcome,
   type BuildRequest,
@@ -24,8 +25,7 @@ import {
   type RunRequest,
   type StartRequest,
 } from './engine.js';
-import { answersWithin, boundRequests, EngineClock, EngineStall, watchEngine } from './engine-bounds.js';
-import { ENGINE_TIMEOUT } from './limits.js';
+import { answersWithin, boundRequests, EngineClock, EngineStall, watchEngine } from './bounds.js';
 
 /** When a build or run times out, how long the engine has to answer the ping that tells its fault from ours. */
 const TIMEOUT_PING_MS = 5000;
@@ -203,7 +203,7 @@ function asFirstAnswer(error: unknown): unknown {
 export interface DockerodeEngineOptions {
   /** The engine to talk to; by default the one DOCKER_HOST names. */
   docker?: Docker;
-  /** How long any request may go unanswered; see ENGINE_TIMEOUT. */
+  /** How long any request may go unanswered (the --engine-timeout flag). */
   timeoutMs?: number;
 }
 
@@ -213,7 +213,7 @@ export class DockerodeEngine implements DockerEngine {
 
   constructor(options: DockerodeEngineOptions = {}) {
     this.docker = options.docker ?? dockerFromEnvironment();
-    this.clock = new EngineClock(options.timeoutMs ?? ENGINE_TIMEOUT.defaultMs);
+    this.clock = new EngineClock(options.timeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS);
     boundRequests(this.docker.modem, this.clock);
   }
 

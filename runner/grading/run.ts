@@ -3,15 +3,15 @@
 // skipped or errored checks; only the grader's own world failing (EngineError) stops the run.
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { CheckContext } from '../graders/types.js';
+import type { CheckContext } from '../../graders/types.js';
 import { perform, type ActionEnv } from './actions.js';
-import { EngineError, type DockerEngine, type EngineInfo, type Limits } from './engine.js';
-import type { Outcome, OutcomeByKind } from './outcomes.js';
-import { summarize, type CheckResult, type ExerciseResult, type ImageFact, type StepResult } from './results.js';
+import { EngineError, type DockerEngine, type EngineInfo, type Limits } from '../engine/engine.js';
+import type { Outcome, OutcomeByKind } from '../../graders/outcomes.js';
+import { summarize, type CheckResult, type ExerciseResult, type ImageFact, type StepResult } from '../results.js';
 import type { ImageLedger } from './image-ledger.js';
 import { GradingSession } from './session.js';
-import type { Check, Exercise, Located, Step } from './spec.js';
-import { version } from './version.js';
+import type { Check, Exercise, Located, Step } from '../spec/loader.js';
+import { version } from '../version.js';
 
 export type RunEvent =
   | { type: 'step-start'; step: Step; dirLabel: string }

@@ -1,7 +1,7 @@
 // `grade clean`: removes what killed runs left behind, found by the grade.tool label and nothing
 // else. Objects of a run still grading on this machine are left alone unless `all` is asked.
 // `--cache` also gives back the layer cache gradings built, as the image ledger recorded it.
-import type { DockerEngine } from './engine.js';
+import type { DockerEngine } from '../engine/engine.js';
 import type { ImageLedger } from './image-ledger.js';
 import { LABEL, OURS, ownerAlive } from './session.js';
 

@@ -6,22 +6,22 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDocument } from 'yaml';
-import { fileReports, stdoutReporters, type FileReport, type StdoutReporter } from '../reports/index.js';
-import { TerminalView } from '../reports/terminal.js';
-import { DockerodeEngine, where } from './dockerode-engine.js';
-import { EngineError, type DockerEngine, type Limits } from './engine.js';
+import { fileReports, stdoutReporters, type FileReport, type StdoutReporter } from '../../reports/index.js';
+import { TerminalView } from './progress.js';
+import { DockerodeEngine, where } from '../engine/dockerode.js';
+import { EngineError, type DockerEngine, type Limits } from '../engine/engine.js';
 import {
   buildNetworkShape, ENGINE_TIMEOUT, ENGINE_TIMEOUT_BOUNDS, fitToEngine, LIMIT_BOUNDS, limitValueShape, outOfBounds, resolveLimits,
   type BoundedLimit, type LimitBound,
-} from './limits.js';
-import { exercisesRoot } from './paths.js';
-import { EXIT, exitCodeOf, type ExerciseResult } from './results.js';
-import { grade, GradingInterrupted } from './run.js';
-import { Cursor, duration, INVALID, SpecError, suggest, type Shape } from './schema.js';
-import { cleanCache, cleanLeftovers } from './clean.js';
-import { ImageLedger } from './image-ledger.js';
-import { loadExercise } from './spec.js';
-import { version } from './version.js';
+} from '../spec/limits.js';
+import { exercisesRoot } from '../paths.js';
+import { EXIT, exitCodeOf, type ExerciseResult } from '../results.js';
+import { grade, GradingInterrupted } from '../grading/run.js';
+import { Cursor, duration, INVALID, SpecError, suggest, type Shape } from '../spec/shapes.js';
+import { cleanCache, cleanLeftovers } from '../grading/clean.js';
+import { ImageLedger } from '../grading/image-ledger.js';
+import { loadExercise } from '../spec/loader.js';
+import { version } from '../version.js';
 import { LineCounter } from 'yaml';
 
 const USAGE = `Usage: grade <exercise> [options]     grade the exercise in a folder

@@ -5,9 +5,9 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
 import type { Writable } from 'node:stream';
-import type { CheckResult, ExerciseResult, StepResult } from '../runner/results.js';
-import type { RunEvent } from '../runner/run.js';
-import { plainText, singleLine } from './text.js';
+import type { CheckResult, ExerciseResult, StepResult } from '../results.js';
+import type { RunEvent } from '../grading/run.js';
+import { plainText, singleLine } from '../text/plain.js';
 
 export interface TerminalOptions {
   stream: Writable & { isTTY?: boolean; columns?: number };

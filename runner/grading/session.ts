@@ -2,7 +2,7 @@
 // container it creates, and the list of them, removed when grading ends, pass or fail.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { EngineError, type BuildOutcome, type DockerEngine, type Labels } from './engine.js';
+import { EngineError, type BuildOutcome, type DockerEngine, type Labels } from '../engine/engine.js';
 import type { ImageLedger } from './image-ledger.js';
 
 export const LABEL = {

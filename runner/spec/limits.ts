@@ -2,8 +2,8 @@
 // change them. Defaults follow trusted autograders: PrairieLearn (30 s per run, no network) and
 // autograder-sandbox (a pid limit, capped output). The bounds table below is the one the flag
 // parser, the spec's `limits:` shape and the README's Limits table all follow.
-import type { EngineInfo, Limits } from './engine.js';
-import { duration, number, optional, refine, size, oneOf, type Shape } from './schema.js';
+import { DEFAULT_ENGINE_TIMEOUT_MS, type EngineInfo, type Limits } from '../engine/engine.js';
+import { duration, number, optional, refine, size, oneOf, type Shape } from './shapes.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -74,7 +74,7 @@ export const LIMIT_BOUNDS: Record<BoundedLimit, LimitBound> = {
 /** How long the engine has to answer any one request, and to keep answering during a long one. */
 export const ENGINE_TIMEOUT = {
   flag: 'engine-timeout',
-  defaultMs: 30_000,
+  defaultMs: DEFAULT_ENGINE_TIMEOUT_MS,
   min: 1000,
   max: 10 * 60_000,
   belowMin: 'a busy engine can take a second to answer',

@@ -4,17 +4,17 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
-import { readDockerfile } from '../graders/dockerfile.js';
-import { ContextError, packContext } from './build-context.js';
+import { ContextError, packContext } from '../submission/build-context.js';
+import { readDockerfile } from '../dockerfile/read.js';
 import {
   DockerfileError, externalBaseImages, parseDockerfile, remoteSources, toolchainText, type Dockerfile,
-} from './dockerfile.js';
-import { EngineError, type BuildOutcome, type DockerEngine, type Limits } from './engine.js';
-import type { BuiltImage, CompiledProgram, FailedBuild, Failed, FinishedRun, Outcome, OutcomeByKind, StartedContainer } from './outcomes.js';
+} from '../dockerfile/parser.js';
+import { EngineError, type BuildOutcome, type DockerEngine, type Limits } from '../engine/engine.js';
+import type { BuiltImage, CompiledProgram, FailedBuild, Failed, FinishedRun, Outcome, OutcomeByKind, StartedContainer } from '../../graders/outcomes.js';
 import type { GradingSession, PullFailure } from './session.js';
-import type { Action } from './spec.js';
-import { readSubmissionFile, statSubmissionFile } from './submission-file.js';
-import type { ImageFact } from './results.js';
+import type { Action } from '../spec/loader.js';
+import { readSubmissionFile, statSubmissionFile } from '../submission/file.js';
+import type { ImageFact } from '../results.js';
 
 /** The generated Dockerfile of a toolchain build; a name no student file should have. */
 const TOOLCHAIN_DOCKERFILE = '.grade-toolchain.Dockerfile';

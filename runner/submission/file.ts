@@ -4,7 +4,7 @@
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { formatSize } from '../graders/format.js';
+import { formatSize } from '../text/format.js';
 
 /** Why a file was not read; `reason` is the whole sentence a student reads. */
 export interface Refused {

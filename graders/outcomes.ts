@@ -1,6 +1,6 @@
 // What a step's actions leave behind for its checks: built images, compiled programs, finished
 // runs and detached containers, each either done or failed with a reason a student can act on.
-import type { BuildOutcome, CapturedOutput, RunOutcome } from './engine.js';
+import type { BuildOutcome, CapturedOutput, RunOutcome } from '../runner/engine/engine.js';
 
 export interface Failed {
   ok: false;
