@@ -3,6 +3,7 @@
 // questions the runner and graders ask of it: which stages exist and what they copy from,
 // which images a build needs, which ADD sources are remote, and where the toolchain ends.
 // The input is untrusted text, so every rejection is a DockerfileError naming the line.
+import { editDistance } from '../text/edit-distance.js';
 
 export interface Heredoc {
   /** The terminator word, quotes removed (EOF in `<<"EOF"`). */
@@ -286,28 +287,6 @@ function unknownKeywordHint(written: string, rawLine: string, afterInstruction: 
     .map((keyword) => ({ keyword, distance: editDistance(upper, keyword) }))
     .sort((a, b) => a.distance - b.distance)[0];
   return best && best.distance <= allowed ? ` (did you mean ${best.keyword}?)` : '';
-}
-
-/** Edits (insert, delete, substitute, swap two neighbours) turning `a` into `b`. */
-function editDistance(a: string, b: string): number {
-  const rows: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    const row: number[] = [];
-    for (let j = 0; j <= b.length; j++) {
-      if (i === 0 || j === 0) {
-        row.push(i + j);
-        continue;
-      }
-      const above = rows[i - 1] ?? [];
-      let distance = Math.min((above[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (above[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        distance = Math.min(distance, (rows[i - 2]?.[j - 2] ?? 0) + 1);
-      }
-      row.push(distance);
-    }
-    rows.push(row);
-  }
-  return rows[a.length]?.[b.length] ?? 0;
 }
 
 /**

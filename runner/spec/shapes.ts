@@ -2,6 +2,7 @@
 // and column of the offending node, unknown keys list the valid ones, and defaults are filled in
 // here so nothing downstream guesses one. Each shape also describes itself as JSON Schema.
 import { RE2JS } from 're2js';
+import { editDistance } from '../text/edit-distance.js';
 import { isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 
 export interface SpecIssue {
@@ -260,18 +261,6 @@ export function suggest(word: string, choices: readonly string[]): string | unde
     if (distance < bestDistance) [best, bestDistance] = [choice, distance];
   }
   return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 export function unknownKeyMessage(key: string, valid: readonly string[]): string {

@@ -7,6 +7,7 @@ import { lstat, open, readFile, readdir, readlink, realpath, stat, type FileHand
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
 import { pack, type Pack } from 'tar-stream';
+import { formatBytes } from '../text/format.js';
 import { singleLine } from '../text/plain.js';
 
 export interface ContextLimits {
@@ -452,8 +453,8 @@ async function readPlannedFile(entry: { name: string; size: number; source: stri
 
 function tooLarge(root: string, reached: number, at: string, maxBytes: number): ContextError {
   return new ContextError(
-    `build context ${singleLine(root)} is larger than ${formatSize(maxBytes)}: it reached ${formatSize(reached)} at ${singleLine(at)} ` +
-      `(limit ${formatSize(maxBytes)}): ${ADVICE}`,
+    `build context ${singleLine(root)} is larger than ${formatBytes(maxBytes)}: it reached ${formatBytes(reached)} at ${singleLine(at)} ` +
+      `(limit ${formatBytes(maxBytes)}): ${ADVICE}`,
   );
 }
 
@@ -474,17 +475,4 @@ function unreadable(error: unknown, subject: string): ContextError {
 function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
   return typeof error.code === 'string' ? error.code : undefined;
-}
-
-/** Exact bytes, with a rounded unit alongside once that helps reading. */
-function formatSize(bytes: number): string {
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  if (bytes < 1024) return `${bytes} bytes`;
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
 }

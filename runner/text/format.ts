@@ -14,6 +14,11 @@ export function formatSize(bytes: number): string {
   return `${unit === 0 ? value : Number(value.toPrecision(3))}${units[unit]}`;
 }
 
+/** Exact bytes, with the rounded size beside them once that helps reading: "1.05MB (1048576 bytes)". */
+export function formatBytes(bytes: number): string {
+  return bytes < 1000 ? `${bytes} bytes` : `${formatSize(bytes)} (${bytes} bytes)`;
+}
+
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${Number((ms / 1000).toPrecision(3))} s`;
 }

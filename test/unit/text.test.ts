@@ -61,3 +61,12 @@ t.test('singleLine shows line breaks, tabs and other controls as visible escapes
   t.equal(singleLine(singleLine(name)), singleLine(name), 'rendering twice changes nothing');
   t.notMatch(singleLine(Array.from({ length: 0xa0 }, (_, code) => String.fromCharCode(code)).join('')), /[\u0000-\u001f\u007f-\u009f]/, 'no control is left');
 });
+
+t.test('editDistance counts a swap of two neighbours as one edit', async (t) => {
+  const { editDistance } = await import('../../runner/text/edit-distance.js');
+  t.equal(editDistance('mutli', 'multi'), 1, 'a swap');
+  t.equal(editDistance('COPPY', 'COPY'), 1, 'a deletion');
+  t.equal(editDistance('kitten', 'sitting'), 3);
+  t.equal(editDistance('', 'abc'), 3);
+  t.equal(editDistance('same', 'same'), 0);
+});
