@@ -4,7 +4,7 @@ import type { RunOutcome } from '../runner/engine/engine.js';
 import { number, optional, string } from '../runner/spec/shapes.js';
 import { formatDuration, quoteOutput, tail } from '../runner/text/format.js';
 import { describeMatcher, matches, outputMatcher } from './output-matcher.js';
-import { defineGrader, fail, pass, type CheckContext, type Verdict } from './types.js';
+import { defineGrader, fail, logOf, pass, type CheckContext, type Verdict } from './types.js';
 
 export const command = defineGrader({
   kind: 'command',
@@ -31,10 +31,13 @@ export const command = defineGrader({
       return fail(`${shown} exited with ${finished.run.exitCode}, expected ${exitCode}`, {
         expected: `exit ${exitCode}`,
         actual: `exit ${finished.run.exitCode}`,
-        log: output ? tail(output) : undefined,
+        ...logOf('program', output ? tail(output) : undefined),
       });
     }
-    for (const [stream, matcher] of [['stdout', stdout], ['stderr', stderr]] as const) {
+    for (const [stream, matcher] of [
+      ['stdout', stdout],
+      ['stderr', stderr],
+    ] as const) {
       if (!matcher) continue;
       const captured = finished.run[stream];
       if (!matches(matcher, captured)) {
@@ -45,7 +48,9 @@ export const command = defineGrader({
         });
       }
     }
-    return pass(`${shown} exited ${exitCode}${stdout ? ` and printed ${quoteOutput(finished.run.stdout.text)}` : ''} in ${formatDuration(finished.run.durationMs)}`);
+    return pass(
+      `${shown} exited ${exitCode}${stdout ? ` and printed ${quoteOutput(finished.run.stdout.text)}` : ''} in ${formatDuration(finished.run.durationMs)}`,
+    );
   },
 });
 
@@ -82,12 +87,12 @@ export async function unrunnableProgram(output: string, image: string, context: 
 
 export const DYNAMIC_LINKING_HINT =
   'Link the program statically (gcc -static ...), or start the final stage FROM a base image that has the C library ' +
-  'it was compiled against (the build stage\'s base, e.g. the same alpine).';
+  "it was compiled against (the build stage's base, e.g. the same alpine).";
 
 export function dynamicallyLinked(program: string, what: string, log?: string): Verdict {
   return fail(`${what}: ${program} is in the image, but it is dynamically linked and the image has no C library or loader to run it`, {
     hint: DYNAMIC_LINKING_HINT,
-    log: log || undefined,
+    ...logOf('program', log),
   });
 }
 

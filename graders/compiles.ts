@@ -2,7 +2,7 @@
 // never on the host) exited 0 and, unless allowed, printed no warning.
 import { oneOf, optional, string } from '../runner/spec/shapes.js';
 import { tail } from '../runner/text/format.js';
-import { defineGrader, fail, pass } from './types.js';
+import { defineGrader, fail, logOf, pass } from './types.js';
 
 export const compiles = defineGrader({
   kind: 'compiles',
@@ -21,12 +21,16 @@ export const compiles = defineGrader({
     if (compiler.timedOut) return fail(`${shown} timed out after ${Math.round(context.limits.runTimeoutMs / 1000)} s`);
     if (compiler.startError) return fail(`could not start the compiler: ${compiler.startError}`);
     if (compiler.exitCode !== 0) {
-      return fail(`${shown} failed (exit ${compiler.exitCode})`, { log: tail(diagnostics), actual: `exit ${compiler.exitCode}`, expected: 'exit 0' });
+      return fail(`${shown} failed (exit ${compiler.exitCode})`, {
+        ...logOf('compiler', tail(diagnostics)),
+        actual: `exit ${compiler.exitCode}`,
+        expected: 'exit 0',
+      });
     }
     const warningLines = diagnostics.split('\n').filter((line) => /\bwarning:/i.test(line));
     if (warnings === 'forbid' && warningLines.length > 0) {
       return fail(`${shown} printed ${warningLines.length} warning${warningLines.length === 1 ? '' : 's'}`, {
-        log: tail(diagnostics),
+        ...logOf('compiler', tail(diagnostics)),
         expected: 'no warnings',
         actual: warningLines[0],
       });

@@ -3,7 +3,7 @@
 import { string } from '../runner/spec/shapes.js';
 import { dynamicallyLinked, startErrorHint, unrunnableProgram } from './command.js';
 import { tail } from '../runner/text/format.js';
-import { defineGrader, fail, pass } from './types.js';
+import { defineGrader, fail, logOf, pass } from './types.js';
 
 export const containerRunning = defineGrader({
   kind: 'container-running',
@@ -28,7 +28,7 @@ export const containerRunning = defineGrader({
     return fail(`${container} is not running: it ${cause}${state.error ? ` (${state.error})` : ''}`, {
       expected: 'running',
       actual: state.status,
-      log: output ? tail(output) : undefined,
+      ...logOf('program', output ? tail(output) : undefined),
       hint: startErrorHint(`${state.error}\n${output}`),
     });
   },

@@ -21,7 +21,7 @@ export const dockerfile = defineGrader({
     const read = await readDockerfile(dir, relative, shown);
     if (!read.ok) return fail(read.reason);
     const { text } = read;
-    let parsed;
+    let parsed: ReturnType<typeof parseDockerfile>;
     try {
       parsed = parseDockerfile(text);
     } catch (error) {
@@ -43,7 +43,9 @@ export const dockerfile = defineGrader({
     }
     const summary = `${stages.length} stage${stages.length === 1 ? '' : 's'} (${stages.map((stage) => stage.name ?? stage.base).join(', ')})`;
     return problems.length === 0
-      ? pass(`${shown} has ${summary}${sources.length ? `; the final stage copies from ${sources.map((index) => stages[index]!.name ?? `stage ${index}`).join(', ')}` : ''}`)
+      ? pass(
+          `${shown} has ${summary}${sources.length ? `; the final stage copies from ${sources.map((index) => stages[index]!.name ?? `stage ${index}`).join(', ')}` : ''}`,
+        )
       : fail(`${shown} ${problems.join('; ')}`, { actual: summary });
   },
 });

@@ -3,7 +3,7 @@
 import type { BuildOutcome } from '../runner/engine/engine.js';
 import { string } from '../runner/spec/shapes.js';
 import { formatDuration, formatSize, tail } from '../runner/text/format.js';
-import { defineGrader, fail, pass } from './types.js';
+import { defineGrader, fail, logOf, pass } from './types.js';
 
 export const imageBuilds = defineGrader({
   kind: 'image-builds',
@@ -12,12 +12,11 @@ export const imageBuilds = defineGrader({
   uses: ({ image }) => [{ kind: 'build', name: image, reportsFailure: true }],
   async run({ image }, context) {
     const built = context.outcome('build', image);
-    const what = (dockerfile?: string, target?: string) =>
-      `${context.dirLabel}${dockerfile ?? 'Dockerfile'}${target ? ` (--target ${target})` : ''}`;
+    const what = (dockerfile?: string, target?: string) => `${context.dirLabel}${dockerfile ?? 'Dockerfile'}${target ? ` (--target ${target})` : ''}`;
     if (built.ok) {
       return pass(`built ${what(built.dockerfile, built.target)} in ${formatDuration(built.build.durationMs)}: ${formatSize(built.sizeBytes)}`);
     }
-    return fail(built.reason, { log: built.build ? failureExcerpt(built.build) : undefined, hint: built.hint });
+    return fail(built.reason, { ...logOf('build', built.build ? failureExcerpt(built.build) : undefined), hint: built.hint });
   },
 });
 

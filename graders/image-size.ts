@@ -23,6 +23,8 @@ export const imageSize = defineGrader({
     const built = context.outcome('build', image);
     if (!built.ok) return fail(built.reason);
     const actual = built.sizeBytes;
+    // Reports draw the bound beside the image's size; they cannot read it from the spec.
+    const bound = max !== undefined ? { imageBound: { image, maxBytes: max } } : {};
     const problems: string[] = [];
     const bounds: string[] = [];
     if (max !== undefined) {
@@ -36,7 +38,7 @@ export const imageSize = defineGrader({
     let comparison = '';
     if (ratioTo) {
       const other = context.outcome('build', ratioTo);
-      if (!other.ok) return fail(other.reason);
+      if (!other.ok) return fail(other.reason, bound);
       const ratio = actual / other.sizeBytes;
       comparison = `${formatPercent(ratio)} of ${ratioTo} (${formatSize(other.sizeBytes)})`;
       if (maxRatio !== undefined) {
@@ -48,7 +50,7 @@ export const imageSize = defineGrader({
         if (ratio < minRatio) problems.push(`it is ${comparison}, less than ${formatPercent(minRatio)}`);
       }
     }
-    const facts = { expected: bounds.join(' and '), actual: comparison ? `${formatSize(actual)}, ${comparison}` : formatSize(actual) };
+    const facts = { ...bound, expected: bounds.join(' and '), actual: comparison ? `${formatSize(actual)}, ${comparison}` : formatSize(actual) };
     return problems.length === 0
       ? pass(`${image} is ${formatSize(actual)}${comparison ? `, ${comparison}` : ''}`, facts)
       : fail(`${image}: ${problems.join('; ')}`, facts);

@@ -5,10 +5,7 @@ import type { CapturedOutput } from '../runner/engine/engine.js';
 import { INVALID, optional, parseFields, regex, text, type Pattern, type Shape } from '../runner/spec/shapes.js';
 import { quoteOutput } from '../runner/text/format.js';
 
-export type OutputMatcher =
-  | { equals: string }
-  | { contains: string }
-  | { matches: Pattern };
+export type OutputMatcher = { equals: string } | { contains: string } | { matches: Pattern };
 
 const matcherFields = { equals: optional(text()), contains: optional(text()), matches: optional(regex()) };
 

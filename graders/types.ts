@@ -3,18 +3,26 @@
 import type { DockerEngine, Labels, Limits } from '../runner/engine/engine.js';
 import type { ActionKind, OutcomeByKind } from './outcomes.js';
 import type { Fields, InferFields } from '../runner/spec/shapes.js';
+import type { LogKind } from '../runner/results.js';
 
 export type VerdictStatus = 'pass' | 'fail' | 'error';
 
-export interface Verdict {
+/** Output that explains the verdict, and what it holds so a report can name it: both or neither. */
+export type Logged = { log?: undefined; logKind?: undefined } | { log: string; logKind: LogKind };
+
+interface VerdictFields {
   status: VerdictStatus;
   message: string;
   expected?: string;
   actual?: string;
-  log?: string;
+  /** A bound this check set on an image's size, for reports to draw. */
+  imageBound?: { image: string; maxBytes: number };
   /** Replaces the spec's hint when the grader knows better, e.g. "link it statically". */
   hint?: string;
 }
+
+export type Verdict = VerdictFields & Logged;
+type VerdictExtra = Omit<VerdictFields, 'status' | 'message'> & Logged;
 
 export interface ActionUse {
   kind: ActionKind;
@@ -48,5 +56,8 @@ export function defineGrader<F extends Fields>(grader: GraderKind<F>): GraderKin
   return grader;
 }
 
-export const pass = (message: string, extra: Omit<Verdict, 'status' | 'message'> = {}): Verdict => ({ status: 'pass', message, ...extra });
-export const fail = (message: string, extra: Omit<Verdict, 'status' | 'message'> = {}): Verdict => ({ status: 'fail', message, ...extra });
+export const pass = (message: string, extra: VerdictExtra = {}): Verdict => ({ status: 'pass', message, ...extra });
+export const fail = (message: string, extra: VerdictExtra = {}): Verdict => ({ status: 'fail', message, ...extra });
+
+/** A log and what it holds, or nothing when there is no text to show. */
+export const logOf = (kind: LogKind, text: string | undefined): Logged => (text ? { log: text, logKind: kind } : {});

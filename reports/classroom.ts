@@ -45,9 +45,8 @@ function message(check: CheckResult): string {
 }
 
 function runStatus(result: ExerciseResult): ClassroomStatus {
-  const checks = result.steps.flatMap((step) => step.checks);
-  if (checks.some((check) => check.status === 'error')) return 'error';
-  return checks.some((check) => check.required && check.status !== 'pass') ? 'fail' : 'pass';
+  if (result.steps.some((step) => step.checks.some((check) => check.status === 'error'))) return 'error';
+  return result.passed ? 'pass' : 'fail';
 }
 
 export function classroomReport(result: ExerciseResult): string {
@@ -60,10 +59,10 @@ export function classroomReport(result: ExerciseResult): string {
         score: check.points,
         // The reporter prints the message of a test that did not pass, after "Error: ".
         message: message(check),
-        // The command that regrades it (the whole exercise is one run), and the spec it comes from.
+        // The command that regrades it (the whole exercise is one run), and where the check is written.
         test_code: platformLine(`grade ${result.exercise} # step ${step.id}, check ${check.id}`),
-        filename: platformLine(`exercises/${result.exercise}/${step.id}.yaml`),
-        line_no: 0,
+        filename: platformLine(`${result.exerciseFolder}/${check.source.file}`),
+        line_no: check.source.line,
         duration: check.durationMs,
       }),
     ),

@@ -10,7 +10,9 @@ export function platformText(text: string): string {
 
 /** Text a platform shows as one line: names, commands, file names. */
 export function platformLine(text: string): string {
-  return platformText(text).replace(/[\n\t\u2028\u2029]+/g, ' ').trim();
+  return platformText(text)
+    .replace(/[\n\t\u2028\u2029]+/g, ' ')
+    .trim();
 }
 
 /** What a student reads about one check: the message, then expected/actual, hint and log. */

@@ -1,15 +1,8 @@
 // The HTML report: one self-contained page (inline CSS, no script, no network) that a student
 // opens from file:// on a laptop or a phone to see the score, what to fix and how big the images are.
 import { formatDuration, formatSize } from '../runner/text/format.js';
-import type { CheckResult, CheckStatus, ExerciseResult, ImageFact, StepResult } from '../runner/results.js';
+import { stepTotals, type CheckResult, type CheckStatus, type ExerciseResult, type ImageResult, type LogKind, type StepResult } from '../runner/results.js';
 import { plainText } from '../runner/text/plain.js';
-
-/**
- * The bound the size chart draws. Results carry sizes but not the spec's `max`, and a failed build
- * leaves the size checks without `expected`, so the chart states the exercise's small-image bound
- * (exercises/multi/large-small.yaml) rather than guess it from check text.
- */
-const SIZE_BOUND_BYTES = 10_000_000;
 
 /** A line diff is quadratic; past this many line pairs the two texts are shown side by side instead. */
 const MAX_DIFF_CELLS = 1_000_000;
@@ -21,11 +14,11 @@ const STATUS: Record<CheckStatus, { icon: string; word: string }> = {
   error: { icon: '!', word: 'Error' },
 };
 
-// Logs get a name that says what they hold, so a student knows which one to open.
-const LOG_LABEL: Record<string, string> = {
-  'image-builds': 'Build log',
-  compiles: 'Compiler output',
-  command: 'Program output',
+// Logs get a name that says what they hold, so a student knows which one to read.
+const LOG_LABEL: Record<LogKind, string> = {
+  build: 'Build log',
+  compiler: 'Compiler output',
+  program: 'Program output',
 };
 
 export function htmlReport(result: ExerciseResult): string {
@@ -84,40 +77,63 @@ function countsByStatus(checks: CheckResult[]): string {
   return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
+/** The student's images against the bounds their checks set; the grader's helper images are not theirs to weigh. */
 function sizeSection(result: ExerciseResult): string {
   const heading = '<h2>Image sizes</h2>';
-  if (result.images.length === 0) {
-    return `<section class="sizes">${heading}<p>No image was built, so there are no sizes to compare.</p></section>`;
+  const images = result.images.filter((image) => !image.helper);
+  if (images.length === 0) {
+    return `<section class="sizes">${heading}<p>None of your images was built, so there are no sizes to compare.</p></section>`;
   }
-  const scaleMax = Math.max(SIZE_BOUND_BYTES, ...result.images.map((image) => image.sizeBytes));
-  const boundAt = SIZE_BOUND_BYTES / scaleMax;
-  // Near the right edge the label would run off the track, so it hangs left of the line instead.
-  const boundLabelPosition = boundAt > 0.5 ? `right:${percent(1 - boundAt)}` : `left:${percent(boundAt)}`;
+  const bounds = [...new Set(images.flatMap((image) => (image.maxBytes === undefined ? [] : [image.maxBytes])))].sort((a, b) => a - b);
+  const scaleMax = Math.max(1, ...bounds, ...images.map((image) => image.sizeBytes));
+  const caption =
+    bounds.length > 0
+      ? 'What each of your images weighs, on a linear scale. A dashed line marks the most an image may weigh.'
+      : 'What each of your images weighs, on a linear scale.';
+  const axis = bounds.length > 0 ? `${boundAxis(bounds, scaleMax)}\n` : '';
   return `<section class="sizes">
 ${heading}
 <figure>
-<figcaption>What each image weighs, on a linear scale. The dashed line marks ${formatSize(SIZE_BOUND_BYTES)}, the most a small image may weigh.</figcaption>
+<figcaption>${caption}</figcaption>
 <div class="chart">
-<div class="chart-axis" aria-hidden="true"><span class="track"><span class="bound-label" style="${boundLabelPosition}">${formatSize(SIZE_BOUND_BYTES)}</span></span></div>
-<ul class="chart-rows">
-${result.images.map((image) => sizeRow(image, scaleMax, boundAt)).join('\n')}
+${axis}<ul class="chart-rows">
+${images.map((image) => sizeRow(image, scaleMax)).join('\n')}
 </ul>
 </div>
 </figure>
 </section>`;
 }
 
-function sizeRow(image: ImageFact, scaleMax: number, boundAt: number): string {
+/** A fraction of the track closer than which two bound labels would overlap. */
+const LABEL_GAP = 0.15;
+
+/** The bounds' labels above the chart; one that would overlap the label before it goes a line higher. */
+function boundAxis(bounds: number[], scaleMax: number): string {
+  const lineEnds: number[] = [];
+  const labels = bounds.map((bound) => {
+    const at = bound / scaleMax;
+    let line = lineEnds.findIndex((end) => at - end >= LABEL_GAP);
+    if (line === -1) line = lineEnds.push(at) - 1;
+    else lineEnds[line] = at;
+    // Near the right edge the label would run off the track, so it hangs left of the line instead.
+    const position = at > 0.5 ? `right:${percent(1 - at)}` : `left:${percent(at)}`;
+    return `<span class="bound-label" style="${position};bottom:${line * 1.3}rem">${formatSize(bound)}</span>`;
+  });
+  return `<div class="chart-axis" aria-hidden="true" style="height:${lineEnds.length * 1.3 + 0.1}rem"><span class="track">${labels.join('')}</span></div>`;
+}
+
+function sizeRow(image: ImageResult, scaleMax: number): string {
+  const over = image.maxBytes !== undefined && image.sizeBytes > image.maxBytes;
+  const bound = image.maxBytes === undefined ? '' : `<span class="bound" style="left:${percent(image.maxBytes / scaleMax)}"></span>`;
   return `<li class="chart-row" data-image="${attr(image.name)}">
 <span class="image-name">${text(image.name)}</span>
-<span class="track" aria-hidden="true"><span class="bar" style="width:${percent(image.sizeBytes / scaleMax)}"></span><span class="bound" style="left:${percent(boundAt)}"></span></span>
+<span class="track" aria-hidden="true"><span class="bar${over ? ' bar-over' : ''}" style="width:${percent(image.sizeBytes / scaleMax)}"></span>${bound}</span>
 <span class="image-size">${formatSize(image.sizeBytes)}</span>
 </li>`;
 }
 
 function stepSection(step: StepResult): string {
-  const earned = step.checks.reduce((sum, check) => sum + check.points, 0);
-  const possible = step.checks.reduce((sum, check) => sum + check.maxPoints, 0);
+  const { points: earned, maxPoints: possible } = stepTotals(step);
   const passed = step.checks.filter((check) => check.status === 'pass').length;
   const bonus = step.required ? '' : ' <span class="badge">Bonus</span>';
   return `<section class="step" data-step="${attr(step.id)}">
@@ -146,8 +162,10 @@ function checkItem(step: StepResult, check: CheckResult): string {
   if (check.log) {
     const log = plainText(check.log).replace(/\n$/, '');
     const lines = log.split('\n').length;
-    parts.push(`<details class="log">
-<summary>${LOG_LABEL[check.kind] ?? 'Log'} <span class="muted">(${lines} line${lines === 1 ? '' : 's'})</span></summary>
+    // The output that explains a failure is what the student came for: shown open. A passed check's
+    // log (a compiler's warnings it allowed) stays folded.
+    parts.push(`<details class="log"${check.status === 'pass' ? '' : ' open'}>
+<summary>${(check.logKind && LOG_LABEL[check.logKind]) ?? 'Log'} <span class="muted">(${lines} line${lines === 1 ? '' : 's'})</span></summary>
 <pre>${escapeHtml(log)}</pre>
 </details>`);
   }
@@ -178,7 +196,10 @@ function comparison(expected: string | undefined, actual: string | undefined): s
     if (op === 'actual') return `<ins class="diff-line"><span class="diff-mark">+</span>${body}</ins>`;
     return `<span class="diff-line"><span class="diff-mark"> </span>${body}</span>`;
   });
-  const note = expected !== actual && diff.every(({ op }) => op === 'same') ? '<p class="muted">The lines match; the texts differ only in line endings or control characters.</p>' : '';
+  const note =
+    expected !== actual && diff.every(({ op }) => op === 'same')
+      ? '<p class="muted">The lines match; the texts differ only in line endings or control characters.</p>'
+      : '';
   return `<div class="diff">
 <p class="diff-legend"><span class="legend-expected">− only in expected</span> <span class="legend-actual">+ only in actual</span></p>
 <pre>${rendered.join('')}</pre>
@@ -319,6 +340,7 @@ section{margin:1.5rem 0}
 .image-size{text-align:right;font-variant-numeric:tabular-nums}
 .track{position:relative;display:block;height:1.25rem;min-width:0}
 .bar{position:absolute;left:0;top:0;bottom:0;min-width:3px;background:var(--bar);border-radius:0 3px 3px 0}
+.bar-over{background:var(--bound)}
 .bound{position:absolute;top:-.3rem;bottom:-.3rem;border-left:2px dashed var(--bound)}
 .bound-label{position:absolute;bottom:0;padding:0 .3rem;font-size:.8rem;font-weight:600;color:var(--bound);white-space:nowrap}
 .step{border-top:2px solid var(--line);padding-top:1rem}

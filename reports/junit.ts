@@ -1,6 +1,6 @@
 // The JUnit XML report: one <testsuite> per step, one <testcase> per check, for CI test views.
 // Every string is escaped for its place (text or attribute) and stripped of what XML 1.0 forbids.
-import type { CheckResult, ExerciseResult, StepResult } from '../runner/results.js';
+import { stepPassed, stepTotals, type CheckResult, type ExerciseResult, type StepResult } from '../runner/results.js';
 import { plainText } from '../runner/text/plain.js';
 
 // Everything outside XML 1.0's Char production. With the u flag a lone surrogate is one code
@@ -18,12 +18,7 @@ function escapeText(text: string): string {
 
 /** Line breaks and tabs as character references: a parser would otherwise normalize them to spaces. */
 function escapeAttribute(text: string): string {
-  return escapeText(text)
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
-    .replace(/\n/g, '&#10;')
-    .replace(/\r/g, '&#13;')
-    .replace(/\t/g, '&#9;');
+  return escapeText(text).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
 }
 
 function attributes(values: Record<string, string | number>): string {
@@ -63,24 +58,15 @@ function testcase(result: ExerciseResult, step: StepResult, check: CheckResult):
     case 'skip':
       return [`${open}>`, `  <skipped${attributes({ message: check.message })}/>`, '</testcase>'];
     case 'fail':
-      return [
-        `${open}>`,
-        `  <failure${attributes({ message: check.message, type: check.kind })}>${escapeText(details(check))}</failure>`,
-        '</testcase>',
-      ];
+      return [`${open}>`, `  <failure${attributes({ message: check.message, type: check.kind })}>${escapeText(details(check))}</failure>`, '</testcase>'];
     case 'error':
-      return [
-        `${open}>`,
-        `  <error${attributes({ message: check.message, type: check.kind })}>${escapeText(details(check))}</error>`,
-        '</testcase>',
-      ];
+      return [`${open}>`, `  <error${attributes({ message: check.message, type: check.kind })}>${escapeText(details(check))}</error>`, '</testcase>'];
   }
 }
 
 function testsuite(result: ExerciseResult, step: StepResult): string[] {
-  const points = step.checks.reduce((sum, check) => sum + check.points, 0);
-  const maxPoints = step.checks.reduce((sum, check) => sum + check.maxPoints, 0);
-  const properties = { required: String(step.required), points, maxPoints };
+  const { points, maxPoints } = stepTotals(step);
+  const properties = { required: String(step.required), passed: String(stepPassed(step)), points, maxPoints };
   return [
     `<testsuite${attributes({ name: step.title, id: step.id, ...counts(step.checks), time: seconds(step.durationMs) })}>`,
     '  <properties>',

@@ -2,7 +2,7 @@
 // Text from a submission only ever appears after a fixed prefix on a line or inside an indented
 // YAML block, so it can neither start a line of the stream nor forge a test point.
 import { stringify } from 'yaml';
-import type { CheckResult, ExerciseResult, StepResult } from '../runner/results.js';
+import { stepPassed, stepTotals, type CheckResult, type ExerciseResult, type StepResult } from '../runner/results.js';
 import { plainText } from '../runner/text/plain.js';
 
 const INDENT = '    ';
@@ -93,9 +93,15 @@ function checkDiagnostics(check: CheckResult, indent: string): string[] {
   );
 }
 
-/** Required steps fail on a failed or errored check; bonus steps only on an errored one. */
-function stepOk(step: StepResult): boolean {
-  return step.checks.every((check) => check.status !== 'error' && (check.status !== 'fail' || !check.required));
+/**
+ * A step's test point: ok when the step passed. A bonus step that did not pass is `not ok # TODO`,
+ * so it cannot fail the stream, unless a check could not be judged: that is the grader's to fix.
+ */
+function stepPoint(step: StepResult, number: number): string {
+  const description = `${number} - ${lineEnd(escapeDescription(step.title))}`;
+  if (stepPassed(step)) return `ok ${description}`;
+  const unjudged = step.checks.some((check) => check.status === 'error');
+  return step.required || unjudged ? `not ok ${description}` : `not ok ${description} # TODO bonus`;
 }
 
 function stepLines(step: StepResult, number: number): string[] {
@@ -106,13 +112,12 @@ function stepLines(step: StepResult, number: number): string[] {
   step.checks.forEach((check, index) => {
     body.push(checkLine(check, index + 1), ...checkDiagnostics(check, ''));
   });
-  const points = step.checks.reduce((sum, check) => sum + check.points, 0);
-  const maxPoints = step.checks.reduce((sum, check) => sum + check.maxPoints, 0);
+  const { points, maxPoints } = stepTotals(step);
   return [
     // A comment is not unescaped by readers, so the subtest name is written as plain text.
     `# Subtest: ${title}`,
     ...body.map((line) => (line === '' ? '' : INDENT + line)),
-    `${stepOk(step) ? 'ok' : 'not ok'} ${number} - ${lineEnd(escapeDescription(step.title))}`,
+    stepPoint(step, number),
     ...diagnostics({ id: step.id, required: step.required, points, maxPoints, durationMs: step.durationMs }, ''),
   ];
 }

@@ -1,7 +1,19 @@
 // The one shape every run produces. Reports are pure functions of an ExerciseResult; the exit
 // code is derived from it here, never by a reporter.
 
+/** Bumped when a field changes meaning or goes away; new optional fields keep it. */
+export const SCHEMA_VERSION = 1;
+
 export type CheckStatus = 'pass' | 'fail' | 'skip' | 'error';
+
+/** What a check's log holds, so a report can name it without knowing the grader that wrote it. */
+export type LogKind = 'build' | 'compiler' | 'program';
+
+/** Where a check is written: its spec file, relative to the exercise's folder, and its line. */
+export interface SourceRef {
+  file: string;
+  line: number;
+}
 
 export interface CheckResult {
   id: string;
@@ -18,6 +30,9 @@ export interface CheckResult {
   actual?: string;
   /** Build log or program output that explains a failure, already capped in size. */
   log?: string;
+  /** What `log` holds; set with it. */
+  logKind?: LogKind;
+  source: SourceRef;
   durationMs: number;
 }
 
@@ -31,23 +46,37 @@ export interface StepResult {
   durationMs: number;
 }
 
-/** A measurement worth charting: the images a run built and their sizes. */
+/** A measurement worth charting: an image a run built and its size. */
 export interface ImageFact {
   name: string;
   step: string;
   sizeBytes: number;
 }
 
+/** An image as the results carry it: its size, the bound a check set on it, and whose it is. */
+export interface ImageResult extends ImageFact {
+  /** The most it may weigh, when a check set a bound (the tightest of them). */
+  maxBytes?: number;
+  /** Built only for the grader's use (a toolchain to compile in, a tools image), not the student's work. */
+  helper: boolean;
+}
+
 export interface ExerciseResult {
+  schemaVersion: typeof SCHEMA_VERSION;
   exercise: string;
+  /** The name of the exercise's folder, which `source.file` of each check is relative to. */
+  exerciseFolder: string;
   title: string;
   score: number;
   maxScore: number;
   /** Every check of every required step passed. */
   passed: boolean;
   steps: StepResult[];
-  images: ImageFact[];
+  images: ImageResult[];
+  /** The submission folder's absolute path on the grading machine. */
   submission: string;
+  /** The same on any machine: the submission folder's name, on one line. */
+  submissionId: string;
   runId: string;
   grader: { name: 'grade'; version: string };
   engine?: { version: string; apiVersion: string; os: string; arch: string; cpus?: number };
@@ -63,12 +92,25 @@ export const EXIT = {
   terminated: 143,
 } as const;
 
-export function summarize(steps: StepResult[]): Pick<ExerciseResult, 'score' | 'maxScore' | 'passed'> {
-  const checks = steps.flatMap((step) => step.checks);
+/** Points earned and available in one step, bonus or not. */
+export function stepTotals(step: StepResult): { points: number; maxPoints: number } {
   return {
-    score: checks.reduce((sum, check) => sum + check.points, 0),
-    maxScore: checks.reduce((sum, check) => sum + check.maxPoints, 0),
-    passed: checks.every((check) => !check.required || check.status === 'pass'),
+    points: step.checks.reduce((sum, check) => sum + check.points, 0),
+    maxPoints: step.checks.reduce((sum, check) => sum + check.maxPoints, 0),
+  };
+}
+
+/** Every check passed. A bonus step is passed or not by the same rule; it just cannot fail the run. */
+export function stepPassed(step: StepResult): boolean {
+  return step.checks.every((check) => check.status === 'pass');
+}
+
+export function summarize(steps: StepResult[]): Pick<ExerciseResult, 'score' | 'maxScore' | 'passed'> {
+  const totals = steps.map(stepTotals);
+  return {
+    score: totals.reduce((sum, step) => sum + step.points, 0),
+    maxScore: totals.reduce((sum, step) => sum + step.maxPoints, 0),
+    passed: steps.every((step) => !step.required || stepPassed(step)),
   };
 }
 

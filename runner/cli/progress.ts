@@ -5,7 +5,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
 import type { Writable } from 'node:stream';
-import type { CheckResult, ExerciseResult, StepResult } from '../results.js';
+import { stepPassed, stepTotals, type CheckResult, type ExerciseResult, type StepResult } from '../results.js';
 import type { RunEvent } from '../grading/run.js';
 import { plainText, singleLine } from '../text/plain.js';
 
@@ -120,10 +120,9 @@ export class TerminalView {
   }
 
   private stepDone(step: StepResult): void {
-    const earned = step.checks.reduce((sum, check) => sum + check.points, 0);
-    const possible = step.checks.reduce((sum, check) => sum + check.maxPoints, 0);
-    const ok = step.checks.every((check) => check.status === 'pass');
-    const line = `${inline(step.title)}${step.required ? '' : ' (bonus)'}  ${earned}/${possible}`;
+    const { points, maxPoints } = stepTotals(step);
+    const ok = stepPassed(step);
+    const line = `${inline(step.title)}${step.required ? '' : ' (bonus)'}  ${points}/${maxPoints}`;
     if (this.spinner) {
       // Stopped, then written as any other line, so a long title wraps like the rest.
       this.spinner.stop();
@@ -162,9 +161,11 @@ export class TerminalView {
     if (check.hint) {
       // Hints come from the spec, where a line break is the author's; every line sits under "hint: ".
       const hintIndent = MESSAGE_INDENT + HINT.length;
-      plainText(check.hint).split('\n').forEach((line, index) => {
-        this.paragraph(line, { lead: index === 0 ? `${under}${HINT}` : ' '.repeat(hintIndent), indent: hintIndent, style: chalk.cyan });
-      });
+      plainText(check.hint)
+        .split('\n')
+        .forEach((line, index) => {
+          this.paragraph(line, { lead: index === 0 ? `${under}${HINT}` : ' '.repeat(hintIndent), indent: hintIndent, style: chalk.cyan });
+        });
     }
   }
 
@@ -180,7 +181,10 @@ export class TerminalView {
     if (unjudged > 0) {
       // Exit status 2: the score is not the student's grade, the grading machine fell short.
       const which = unjudged === failing ? (failing === 1 ? 'it' : 'all of them') : `${unjudged} of them`;
-      this.paragraph(`${score}: ${failing} required check${failing === 1 ? '' : 's'} not passed yet, ${which} not judged on this machine (the cause is above)`, { indent: 2, style: this.chalk.yellow.bold });
+      this.paragraph(
+        `${score}: ${failing} required check${failing === 1 ? '' : 's'} not passed yet, ${which} not judged on this machine (the cause is above)`,
+        { indent: 2, style: this.chalk.yellow.bold },
+      );
     } else if (result.passed) this.paragraph(`${score}: every required check passed`, { indent: 2, style: this.chalk.green.bold });
     else this.paragraph(`${score}: ${failing} required check${failing === 1 ? '' : 's'} not passed yet`, { indent: 2, style: this.chalk.red.bold });
   }
@@ -197,8 +201,10 @@ function inline(text: string): string {
 }
 
 // Marks and zero-width joiners take no column; East Asian wide characters and emoji take two.
+// biome-ignore lint/suspicious/noMisleadingCharacterClass: each of these takes no column on its own, joiners and variation selectors included.
 const ZERO_WIDTH = /[\p{Mn}\p{Me}\u200b-\u200f\ufe00-\ufe0f]/u;
-const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
+const WIDE =
+  /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
 
 /** Terminal columns a character takes; a tab counts as the most it can take. */
 function charColumns(char: string): number {

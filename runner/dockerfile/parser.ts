@@ -82,8 +82,24 @@ export class DockerfileError extends Error {
 }
 
 export const INSTRUCTION_KEYWORDS: readonly string[] = [
-  'ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL',
-  'MAINTAINER', 'ONBUILD', 'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR',
+  'ADD',
+  'ARG',
+  'CMD',
+  'COPY',
+  'ENTRYPOINT',
+  'ENV',
+  'EXPOSE',
+  'FROM',
+  'HEALTHCHECK',
+  'LABEL',
+  'MAINTAINER',
+  'ONBUILD',
+  'RUN',
+  'SHELL',
+  'STOPSIGNAL',
+  'USER',
+  'VOLUME',
+  'WORKDIR',
 ];
 
 const KNOWN_KEYWORDS = new Set(INSTRUCTION_KEYWORDS);
@@ -260,9 +276,12 @@ function checkIsText(text: string): void {
   const line = lineAt(text, bad);
   // Windows tools (PowerShell's `>`) write UTF-16, which decodes as ASCII interleaved with NULs.
   const utf16 = /^(?:\uFFFD\uFFFD)?(?:[\x01-\x7f]\0|\0[\x01-\x7f]){2}/.test(text);
-  fail(line, utf16
-    ? 'Dockerfile is not a text file Docker can read: it is saved as UTF-16; save it as UTF-8'
-    : `Dockerfile is not a text file: line ${line} contains ${nul >= 0 ? 'a NUL byte' : 'a broken character'}`);
+  fail(
+    line,
+    utf16
+      ? 'Dockerfile is not a text file Docker can read: it is saved as UTF-16; save it as UTF-8'
+      : `Dockerfile is not a text file: line ${line} contains ${nul >= 0 ? 'a NUL byte' : 'a broken character'}`,
+  );
 }
 
 const lineAt = (text: string, offset: number): number => text.slice(0, offset).split('\n').length;
@@ -283,9 +302,7 @@ function unknownKeywordHint(written: string, rawLine: string, afterInstruction: 
   // Short words are shell commands far more often than misspelt keywords (`cd` is not `CMD`).
   if (upper.length < 3) return '';
   const allowed = upper.length >= 5 ? 2 : 1;
-  const best = INSTRUCTION_KEYWORDS
-    .map((keyword) => ({ keyword, distance: editDistance(upper, keyword) }))
-    .sort((a, b) => a.distance - b.distance)[0];
+  const best = INSTRUCTION_KEYWORDS.map((keyword) => ({ keyword, distance: editDistance(upper, keyword) })).sort((a, b) => a.distance - b.distance)[0];
   return best && best.distance <= allowed ? ` (did you mean ${best.keyword}?)` : '';
 }
 
@@ -490,8 +507,12 @@ function expandVariable(word: string, start: number, values: Map<string, string>
   const value = values.get(name);
   if (operator === undefined) return { text: value ?? word.slice(start, end), end };
   const useOperand = operator.startsWith(':')
-    ? (operator.endsWith('-') ? value === undefined || value === '' : value !== undefined && value !== '')
-    : (operator === '-' ? value === undefined : value !== undefined);
+    ? operator.endsWith('-')
+      ? value === undefined || value === ''
+      : value !== undefined && value !== ''
+    : operator === '-'
+      ? value === undefined
+      : value !== undefined;
   if (useOperand) return { text: expandWord(operand, values, escape), end };
   return { text: operator.endsWith('-') ? (value ?? '') : '', end };
 }
@@ -507,7 +528,7 @@ export function resolveStageRef(df: Dockerfile, ref: string, before: number): nu
 
 /** The `--from` of a COPY with global ARG defaults substituted, or undefined when it has none. */
 function copySource(df: Dockerfile, instruction: Instruction, values: Map<string, string>): string | undefined {
-  const from = instruction.flags['from'];
+  const from = instruction.flags.from;
   if (instruction.keyword !== 'COPY' || from === undefined || from === '') return undefined;
   return expandWord(from, values, df.escape);
 }
@@ -550,7 +571,11 @@ export function remoteSources(df: Dockerfile): { instruction: Instruction; url: 
   const found: { instruction: Instruction; url: string }[] = [];
   for (const instruction of df.instructions) {
     if (instruction.keyword !== 'ADD') continue;
-    const operands = instruction.json ?? takeFlags(instruction.args).rest.split(/\s+/).filter((word) => word !== '');
+    const operands =
+      instruction.json ??
+      takeFlags(instruction.args)
+        .rest.split(/\s+/)
+        .filter((word) => word !== '');
     // The last operand is the destination.
     for (const source of operands.slice(0, -1)) {
       if (REMOTE_SOURCE.some((pattern) => pattern.test(source))) found.push({ instruction, url: source });

@@ -35,7 +35,7 @@ export class OutputCapture {
 }
 
 function lastCharBoundary(bytes: Buffer): number {
-  let end = bytes.length;
+  const end = bytes.length;
   for (let back = 1; back <= 3 && end - back >= 0; back++) {
     const byte = bytes[end - back]!;
     if ((byte & 0xc0) === 0x80) continue; // continuation byte

@@ -1,5 +1,5 @@
-// The one narrow interface through which everything reaches Docker. `dockerode-engine.ts`
-// implements it over the Engine API; unit tests implement it with a fake.
+// The one narrow interface through which everything reaches Docker. `dockerode/` implements
+// it over the Engine API; unit tests implement it with a fake.
 import type { Readable } from 'node:stream';
 
 /** How long the engine has to answer a request (and to answer pings during a long one), unless told otherwise. */

@@ -6,9 +6,7 @@ import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import { ContextError, packContext } from '../submission/build-context.js';
 import { readDockerfile } from '../dockerfile/read.js';
-import {
-  DockerfileError, externalBaseImages, parseDockerfile, remoteSources, toolchainText, type Dockerfile,
-} from '../dockerfile/parser.js';
+import { DockerfileError, externalBaseImages, parseDockerfile, remoteSources, toolchainText, type Dockerfile } from '../dockerfile/parser.js';
 import { EngineError, type BuildOutcome, type DockerEngine, type Limits } from '../engine/engine.js';
 import type { BuiltImage, CompiledProgram, FailedBuild, Failed, FinishedRun, Outcome, OutcomeByKind, StartedContainer } from '../../graders/outcomes.js';
 import type { GradingSession, PullFailure } from './session.js';
@@ -79,9 +77,11 @@ async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv,
 
   const source = await readDockerfile(dir, choice.dockerfile, shown);
   if (!source.ok) {
-    return failure(source.refusal === 'not-found'
-      ? `no ${action.from.map((candidate) => `${env.dirLabel}${candidate.dockerfile}`).join(' or ')} to build ${action.name} from`
-      : source.reason);
+    return failure(
+      source.refusal === 'not-found'
+        ? `no ${action.from.map((candidate) => `${env.dirLabel}${candidate.dockerfile}`).join(' or ')} to build ${action.name} from`
+        : source.reason,
+    );
   }
   let parsed: Dockerfile;
   try {
@@ -92,7 +92,9 @@ async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv,
   }
   const remote = remoteSources(parsed)[0];
   if (remote) {
-    return failure(`${shown}:${remote.instruction.line}: ADD of a remote URL (${remote.url}) is not allowed: download it in a RUN step, or add the file to your folder`);
+    return failure(
+      `${shown}:${remote.instruction.line}: ADD of a remote URL (${remote.url}) is not allowed: download it in a RUN step, or add the file to your folder`,
+    );
   }
   if (target && !parsed.stages.some((stage) => stage.name === target)) {
     const names = parsed.stages.map((stage) => stage.name ?? `unnamed stage ${stage.index}`).join(', ');
@@ -113,7 +115,7 @@ async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv,
     if (problem) return { ...failure(problem.reason), environment: problem.unreachable || undefined, hint: problem.unreachable ? undefined : problem.hint };
   }
 
-  let context;
+  let context: Awaited<ReturnType<typeof packContext>>;
   try {
     context = await packContext(dir, {
       dockerfile,
@@ -157,11 +159,7 @@ async function ensureImage(ref: string, env: ActionEnv): Promise<PullFailure | u
   if (await env.engine.inspectImage(ref)) return undefined;
   env.activity(`pulling ${ref}`);
   try {
-    await env.engine.pull(
-      ref,
-      (progress) => env.activity(`pulling ${ref}: ${progress.status}${progress.progress ? ` ${progress.progress}` : ''}`),
-      env.signal,
-    );
+    await env.engine.pull(ref, (progress) => env.activity(`pulling ${ref}: ${progress.status}${progress.progress ? ` ${progress.progress}` : ''}`), env.signal);
   } catch (error) {
     // The engine itself failing is no registry's answer.
     if (error instanceof EngineError) throw error;
@@ -216,7 +214,11 @@ async function tarOf(files: { name: string; content?: Buffer; mode?: number; typ
   return Buffer.concat(chunks);
 }
 
-const workFolders = () => tarOf([{ name: 'grade/', type: 'directory' }, { name: 'grade/work/', type: 'directory' }]);
+const workFolders = () =>
+  tarOf([
+    { name: 'grade/', type: 'directory' },
+    { name: 'grade/work/', type: 'directory' },
+  ]);
 
 async function compile(action: Extract<Action, { kind: 'compile' }>, env: ActionEnv, dir: string): Promise<CompiledProgram | Failed> {
   const toolchain = outcomeOf(env, 'build', action.image.value);
@@ -235,7 +237,10 @@ async function compile(action: Extract<Action, { kind: 'compile' }>, env: Action
     limits: env.limits,
     cmd: action.command,
     workingDir: WORK,
-    copyIn: [{ dir: '/', tar: await workFolders() }, { dir: WORK, tar: await tarOf(sources) }],
+    copyIn: [
+      { dir: '/', tar: await workFolders() },
+      { dir: WORK, tar: await tarOf(sources) },
+    ],
     copyOut: path.posix.join(WORK, action.output),
     signal: env.signal,
   });
@@ -290,9 +295,13 @@ async function start(action: Extract<Action, { kind: 'start' }>, env: ActionEnv)
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

@@ -33,7 +33,14 @@ export class ImageLedger {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    return [...new Set(text.split('\n').map((line) => line.trim()).filter((line) => /^(sha256:)?[0-9a-f]{12,64}$/.test(line)))];
+    return [
+      ...new Set(
+        text
+          .split('\n')
+          .map((line) => line.trim())
+          .filter((line) => /^(sha256:)?[0-9a-f]{12,64}$/.test(line)),
+      ),
+    ];
   }
 
   async replace(ids: string[]): Promise<void> {

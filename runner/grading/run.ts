@@ -3,14 +3,16 @@
 // skipped or errored checks; only the grader's own world failing (EngineError) stops the run.
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { CheckContext } from '../../graders/types.js';
+import type { CheckContext, Verdict } from '../../graders/types.js';
 import { perform, type ActionEnv } from './actions.js';
 import { EngineError, type DockerEngine, type EngineInfo, type Limits } from '../engine/engine.js';
 import type { Outcome, OutcomeByKind } from '../../graders/outcomes.js';
-import { summarize, type CheckResult, type ExerciseResult, type ImageFact, type StepResult } from '../results.js';
+import { SCHEMA_VERSION, summarize, type CheckResult, type ExerciseResult, type ImageFact, type ImageResult, type StepResult } from '../results.js';
 import type { ImageLedger } from './image-ledger.js';
 import { GradingSession } from './session.js';
+import { graderOf } from '../../graders/index.js';
 import type { Check, Exercise, Located, Step } from '../spec/loader.js';
+import { singleLine } from '../text/plain.js';
 import { version } from '../version.js';
 
 export type RunEvent =
@@ -51,9 +53,16 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
   const submissionDir = await realpath(path.resolve(options.submissionDir)).catch(() => path.resolve(options.submissionDir));
   const startedAt = new Date();
   const engineInfo = options.engineInfo ?? (await engine.info());
-  const session = new GradingSession(engine, exercise.id, path.basename(submissionDir), { runId: options.runId, keepImages: options.keepImages, ledger: options.ledger });
+  const session = new GradingSession(engine, exercise.id, path.basename(submissionDir), {
+    runId: options.runId,
+    keepImages: options.keepImages,
+    ledger: options.ledger,
+  });
   const outcomes = new Map<string, Outcome>();
   const images: ImageFact[] = [];
+  /** The tightest size bound a check set on each image built. */
+  const maxBytes = new Map<ImageFact, number>();
+  const exerciseDir = path.resolve(exercise.dir);
   const steps: StepResult[] = [];
   try {
     for (const step of exercise.steps) {
@@ -63,7 +72,15 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
       const stepStarted = Date.now();
       const stepBlocked = unmetNeed(step.needs, step, steps, []);
       const env: ActionEnv = {
-        engine, limits, session, step: step.id, dir, dirLabel: dirShown, outcomes, images, signal,
+        engine,
+        limits,
+        session,
+        step: step.id,
+        dir,
+        dirLabel: dirShown,
+        outcomes,
+        images,
+        signal,
         activity: (text) => onEvent({ type: 'activity', step, text }),
       };
       for (const action of step.actions) {
@@ -71,18 +88,32 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
         if (signal.aborted) throw new GradingInterrupted();
       }
       const context: CheckContext = {
-        engine, limits, dir, dirLabel: dirShown, signal,
+        engine,
+        limits,
+        dir,
+        dirLabel: dirShown,
+        signal,
         outcome: <K extends keyof OutcomeByKind>(_kind: K, name: string) => outcomes.get(name) as OutcomeByKind[K],
         helper: (purpose) => ({ name: session.helperName(purpose), labels: session.labels }),
       };
       const checks: CheckResult[] = [];
       for (const check of step.checks) {
-        const result = await runCheck(check, step, context, stepBlocked ?? unmetNeed(check.needs, step, steps, checks), outcomes);
+        const { result, imageBound } = await runCheck(check, step, context, stepBlocked ?? unmetNeed(check.needs, step, steps, checks), outcomes, exerciseDir);
         if (signal.aborted) throw new GradingInterrupted();
+        // The bound is on the image the check saw: the latest built under that name.
+        const bounded = imageBound && images.findLast((image) => image.name === imageBound.image);
+        if (bounded) maxBytes.set(bounded, Math.min(imageBound.maxBytes, maxBytes.get(bounded) ?? Infinity));
         checks.push(result);
         onEvent({ type: 'check', step, result });
       }
-      const result: StepResult = { id: step.id, title: step.title, required: !step.bonus, dir: dir ? path.relative(submissionDir, dir) || '.' : undefined, checks, durationMs: Date.now() - stepStarted };
+      const result: StepResult = {
+        id: step.id,
+        title: step.title,
+        required: !step.bonus,
+        dir: dir ? path.relative(submissionDir, dir) || '.' : undefined,
+        checks,
+        durationMs: Date.now() - stepStarted,
+      };
       steps.push(result);
       onEvent({ type: 'step-end', step, result });
     }
@@ -91,12 +122,17 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
     for (const text of problems) onEvent({ type: 'cleanup-problem', text });
   }
   return {
+    schemaVersion: SCHEMA_VERSION,
     exercise: exercise.id,
+    exerciseFolder: path.basename(exerciseDir),
     title: exercise.title,
     ...summarize(steps),
     steps,
-    images,
+    images: images.map(
+      (image): ImageResult => ({ ...image, ...(maxBytes.has(image) ? { maxBytes: maxBytes.get(image) } : {}), helper: isHelper(exercise, image) }),
+    ),
     submission: submissionDir,
+    submissionId: singleLine(path.basename(submissionDir) || submissionDir),
     runId: session.runId,
     grader: { name: 'grade', version },
     engine: engineInfo,
@@ -105,22 +141,53 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
   };
 }
 
-async function runCheck(check: Check, step: Step, context: CheckContext, blocked: string | undefined, outcomes: Map<string, Outcome>): Promise<CheckResult> {
+/** An image only the grader needs: a toolchain cut from the student's Dockerfile to compile or probe in. */
+function isHelper(exercise: Exercise, image: ImageFact): boolean {
+  const action = exercise.steps
+    .find((step) => step.id === image.step)
+    ?.actions.find((candidate) => candidate.kind === 'build' && candidate.name === image.name);
+  return action?.kind === 'build' && action.part === 'toolchain';
+}
+
+/** A check's place in its spec, as the results give it: relative to the exercise's folder. */
+function sourceOf(check: Check, exerciseDir: string): CheckResult['source'] {
+  const file = path.relative(exerciseDir, path.resolve(check.source.file)).split(path.sep).join('/');
+  return { file, line: check.source.line };
+}
+
+type CheckRun = { result: CheckResult; imageBound?: Verdict['imageBound'] };
+
+async function runCheck(
+  check: Check,
+  step: Step,
+  context: CheckContext,
+  blocked: string | undefined,
+  outcomes: Map<string, Outcome>,
+  exerciseDir: string,
+): Promise<CheckRun> {
   const started = Date.now();
-  const base = { id: check.id, title: check.title, kind: check.kind, maxPoints: check.points, required: !step.bonus, hint: check.hint };
+  const base = {
+    id: check.id,
+    title: check.title,
+    kind: check.kind,
+    maxPoints: check.points,
+    required: !step.bonus,
+    hint: check.hint,
+    source: sourceOf(check, exerciseDir),
+  };
   const failedUses = check.uses.flatMap((use) => {
     const outcome = outcomes.get(use.name);
     return outcome && !outcome.ok ? [{ use, outcome }] : [];
   });
-  if (blocked) return { ...base, status: 'skip', points: 0, message: `skipped: ${blocked}`, hint: undefined, durationMs: 0 };
+  if (blocked) return only({ ...base, status: 'skip', points: 0, message: `skipped: ${blocked}`, hint: undefined, durationMs: 0 });
   // The grading machine could not provide what the check needs: no verdict, and no hint for the student.
   const unjudged = failedUses.find(({ outcome }) => outcome.environment);
-  if (unjudged) return { ...base, status: 'error', points: 0, message: `not judged: ${unjudged.outcome.reason}`, hint: undefined, durationMs: 0 };
+  if (unjudged) return only({ ...base, status: 'error', points: 0, message: `not judged: ${unjudged.outcome.reason}`, hint: undefined, durationMs: 0 });
   const unusable = failedUses.find(({ use }) => !use.reportsFailure);
-  if (unusable) return { ...base, status: 'skip', points: 0, message: `skipped: ${unusable.outcome.reason}`, hint: undefined, durationMs: 0 };
+  if (unusable) return only({ ...base, status: 'skip', points: 0, message: `skipped: ${unusable.outcome.reason}`, hint: undefined, durationMs: 0 });
   try {
-    const verdict = await check.run(context);
-    return {
+    const verdict = await graderOf(check.kind).run(check.options, context);
+    const result: CheckResult = {
       ...base,
       status: verdict.status,
       points: verdict.status === 'pass' ? check.points : 0,
@@ -129,14 +196,25 @@ async function runCheck(check: Check, step: Step, context: CheckContext, blocked
       expected: verdict.expected,
       actual: verdict.actual,
       log: verdict.log,
+      logKind: verdict.logKind,
       durationMs: Date.now() - started,
     };
+    return { result, imageBound: verdict.imageBound };
   } catch (error) {
     if (error instanceof EngineError || context.signal.aborted) throw error;
     // The grader's failure, not the student's: no hint about their work.
-    return { ...base, status: 'error', points: 0, message: `the grader could not complete this check: ${(error as Error).message}`, hint: undefined, durationMs: Date.now() - started };
+    return only({
+      ...base,
+      status: 'error',
+      points: 0,
+      message: `the grader could not complete this check: ${(error as Error).message}`,
+      hint: undefined,
+      durationMs: Date.now() - started,
+    });
   }
 }
+
+const only = (result: CheckResult): CheckRun => ({ result });
 
 /** Why a `needs` list is not met, or undefined when every prerequisite passed. */
 function unmetNeed(needs: Located<string>[], step: Step, done: StepResult[], sameStep: CheckResult[]): string | undefined {

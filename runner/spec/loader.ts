@@ -3,21 +3,37 @@
 // runner only ever sees a well-formed Exercise.
 import path from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
-import { graders } from '../../graders/index.js';
-import type { ActionUse, CheckContext, GraderKind, Verdict } from '../../graders/types.js';
+import { findGrader, graderKinds, graders } from '../../graders/index.js';
+import type { ActionUse } from '../../graders/types.js';
 import type { Limits } from '../engine/engine.js';
 import { limitsFromSpec, limitSpecFields } from './limits.js';
 import type { ActionKind } from '../../graders/outcomes.js';
 import {
-  boolean, Cursor, duration, INVALID, list, number, object, oneOf, oneOrMany, optional, parseFields,
-  SpecError, string, suggest, type Fields, type Parsed, type Shape, type Source, type SpecIssue,
+  boolean,
+  Cursor,
+  duration,
+  INVALID,
+  list,
+  number,
+  object,
+  oneOf,
+  oneOrMany,
+  optional,
+  parseFields,
+  SpecError,
+  string,
+  suggest,
+  type Fields,
+  type Parsed,
+  type Shape,
+  type Source,
+  type SpecIssue,
 } from './shapes.js';
 import { readRegularFile } from '../submission/file.js';
 
 const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const name = () => string({ pattern: NAME, patternName: 'a lower-case name such as my-image (letters, digits, dashes)' });
-const relativePath = () =>
-  string({ pattern: /^(?!\/)[^\0]+$/, patternName: 'a path relative to the submission' });
+const relativePath = () => string({ pattern: /^(?!\/)[^\0]+$/, patternName: 'a path relative to the submission' });
 
 /** A value and where it was written, for reference errors found after parsing. */
 export interface Located<T> {
@@ -142,16 +158,20 @@ const action: Shape<Action> = {
 
 // ---- checks -------------------------------------------------------------------------------
 
+/** A check as plain data: its kind names the grader (graders/index.ts graderOf), looked up when the check runs. */
 export interface Check {
   id: string;
   title: string;
   kind: string;
+  /** The kind's own options, parsed and defaulted at load: what its grader runs with. */
+  options: Readonly<Record<string, unknown>>;
   points: number;
   hint?: string;
   needs: Located<string>[];
   uses: ActionUse[];
   at: Cursor;
-  run(context: CheckContext): Promise<Verdict>;
+  /** Where the check is written: the spec file (as loaded) and the line of its mapping. */
+  source: { file: string; line: number };
 }
 
 /** A check is worth at most this much, so a score is always a finite sum. */
@@ -166,36 +186,36 @@ export const commonCheckFields = {
   needs: optional(list(located(string())), []),
 };
 
-const graderByKind = new Map<string, GraderKind>(graders.map((grader) => [grader.kind, grader as unknown as GraderKind]));
-
 const check: Shape<Check> = {
   expects: 'a check',
   parse(node, at) {
-    if (!isMap(node)) return at.report('expected a check: a mapping with id, title, kind and the kind\'s own keys', node);
+    if (!isMap(node)) return at.report("expected a check: a mapping with id, title, kind and the kind's own keys", node);
     const kindPair = node.items.find((pair) => (pair.key as { value?: unknown }).value === 'kind');
     const kind = (kindPair?.value as { value?: unknown } | undefined)?.value;
-    if (typeof kind !== 'string') return at.report(`a check needs a "kind": one of ${[...graderByKind.keys()].join(', ')}`, node);
-    const grader = graderByKind.get(kind);
+    if (typeof kind !== 'string') return at.report(`a check needs a "kind": one of ${graderKinds.join(', ')}`, node);
+    const grader = findGrader(kind);
     if (!grader) {
-      const guess = suggest(kind, [...graderByKind.keys()]);
+      const guess = suggest(kind, graderKinds);
       return at.report(
-        `unknown check kind "${kind}"${guess ? ` (did you mean "${guess}"?)` : ''}; valid kinds: ${[...graderByKind.keys()].join(', ')}`,
+        `unknown check kind "${kind}"${guess ? ` (did you mean "${guess}"?)` : ''}; valid kinds: ${graderKinds.join(', ')}`,
         kindPair?.value as Node,
       );
     }
     const fields = parseFields({ ...commonCheckFields, ...grader.fields }, node, at, new Set());
     if (fields === INVALID) return INVALID;
-    const options = fields as Record<string, unknown> & typeof fields;
+    // Only the kind's own keys: id, title, points and the rest are the check's, not the grader's.
+    const options: Record<string, unknown> = Object.fromEntries(Object.keys(grader.fields).map((key) => [key, (fields as Record<string, unknown>)[key]]));
     return {
       id: fields.id,
       title: fields.title,
       kind,
+      options,
       points: fields.points,
       hint: fields.hint,
       needs: fields.needs,
       uses: grader.uses(options),
       at: at.at(node),
-      run: (context) => grader.run(options, context),
+      source: { file: at.source.file, line: at.source.lineCounter.linePos(node.range?.[0] ?? 0).line },
     };
   },
   jsonSchema: () => ({
@@ -208,7 +228,9 @@ const check: Shape<Check> = {
           ...Object.fromEntries(Object.entries(fields).map(([key, shape]) => [key, shape.jsonSchema()])),
           kind: { const: grader.kind },
         },
-        required: Object.entries(fields).filter(([, shape]) => !shape.optional).map(([key]) => key),
+        required: Object.entries(fields)
+          .filter(([, shape]) => !shape.optional)
+          .map(([key]) => key),
         additionalProperties: false,
       };
     }),
@@ -365,7 +387,16 @@ export async function loadExercise(dir: string): Promise<Exercise> {
     if (step.id !== stepId) {
       issues.push({ file: label(file), line: 1, col: 1, message: `step id "${step.id}" does not match its file name ${stepId}.yaml` });
     }
-    steps.push({ id: step.id, title: step.title, dirs: step.dir, bonus: step.bonus, needs: step.needs, actions: step.actions, checks: step.checks, file: label(file) });
+    steps.push({
+      id: step.id,
+      title: step.title,
+      dirs: step.dir,
+      bonus: step.bonus,
+      needs: step.needs,
+      actions: step.actions,
+      checks: step.checks,
+      file: label(file),
+    });
   }
   if (issues.length === 0) checkReferences(steps);
   if (issues.length > 0) throw new SpecError(issues);
@@ -406,7 +437,10 @@ function checkReferences(steps: Step[]): void {
       for (const { kind, ref } of actionReferences(action)) {
         const found = actions.get(ref.value);
         if (found !== kind) {
-          report(ref.at, found ? `"${ref.value}" is a ${found}, not a ${kind}` : `no ${kind} named "${ref.value}" before this action (${describeNames(actions, kind)})`);
+          report(
+            ref.at,
+            found ? `"${ref.value}" is a ${found}, not a ${kind}` : `no ${kind} named "${ref.value}" before this action (${describeNames(actions, kind)})`,
+          );
         }
       }
       if (actions.has(action.name)) report(action.at, `action name "${action.name}" is used twice; names are shared by the whole exercise`);
@@ -419,7 +453,12 @@ function checkReferences(steps: Step[]): void {
       for (const use of check.uses) {
         const found = actions.get(use.name);
         if (found !== use.kind) {
-          report(check.at, found ? `"${use.name}" is a ${found}, not a ${use.kind}` : `no ${use.kind} named "${use.name}" in this or an earlier step (${describeNames(actions, use.kind)})`);
+          report(
+            check.at,
+            found
+              ? `"${use.name}" is a ${found}, not a ${use.kind}`
+              : `no ${use.kind} named "${use.name}" in this or an earlier step (${describeNames(actions, use.kind)})`,
+          );
         }
       }
       for (const need of check.needs) checkNeed(need, step, index, checkIds, steps, stepIndex, report);
@@ -450,19 +489,32 @@ function checkNeed(
     if (stepIndex.has(need.value)) {
       const target = stepIndex.get(need.value)!;
       if (target < index) return;
-      return report(need.at, target === index ? `step ${step.id} cannot need itself (cyclic needs)` : `needs step "${need.value}", which runs after ${step.id}: steps run in the order of exercise.yaml`);
+      report(
+        need.at,
+        target === index
+          ? `step ${step.id} cannot need itself (cyclic needs)`
+          : `needs step "${need.value}", which runs after ${step.id}: steps run in the order of exercise.yaml`,
+      );
+      return;
     }
     const own = step.checks.some((other) => other.id === need.value);
-    return report(
+    report(
       need.at,
       own
         ? `needs check "${need.value}", which comes later in ${step.id} (or is this check: cyclic needs)`
         : `needs "${need.value}", which is neither a check before it in ${step.id} (${[...earlierChecks].join(', ') || 'none'}) nor a step (${[...stepIndex.keys()].join(', ')})`,
     );
+    return;
   }
   const target = stepIndex.get(stepId);
-  if (target === undefined) return report(need.at, `needs "${need.value}": no step "${stepId}" (steps: ${[...stepIndex.keys()].join(', ')})`);
-  if (target >= index) return report(need.at, `needs "${need.value}": step ${stepId} does not run before ${step.id}`);
+  if (target === undefined) {
+    report(need.at, `needs "${need.value}": no step "${stepId}" (steps: ${[...stepIndex.keys()].join(', ')})`);
+    return;
+  }
+  if (target >= index) {
+    report(need.at, `needs "${need.value}": step ${stepId} does not run before ${step.id}`);
+    return;
+  }
   if (!steps[target]!.checks.some((other) => other.id === checkId)) {
     report(need.at, `needs "${need.value}": step ${stepId} has no check "${checkId}" (checks: ${steps[target]!.checks.map((other) => other.id).join(', ')})`);
   }

@@ -90,9 +90,7 @@ export function string(options: { pattern?: RegExp; patternName?: string } = {})
   const expects = patternName ?? 'a string';
   const schema: Record<string, unknown> = { type: 'string' };
   if (pattern) schema.pattern = pattern.source;
-  return scalar(expects, schema, (value) =>
-    typeof value === 'string' && value.length > 0 && (!pattern || pattern.test(value)) ? value : undefined,
-  );
+  return scalar(expects, schema, (value) => (typeof value === 'string' && value.length > 0 && (!pattern || pattern.test(value)) ? value : undefined));
 }
 
 /** Any text, including the empty string, kept exactly (for expected program output). */
@@ -120,13 +118,17 @@ export function boolean(): Shape<boolean> {
 }
 
 export function oneOf<const T extends string>(choices: readonly T[]): Shape<T> {
-  return scalar(`one of: ${choices.join(', ')}`, { enum: choices }, (value) =>
-    choices.includes(value as T) ? (value as T) : undefined,
-  );
+  return scalar(`one of: ${choices.join(', ')}`, { enum: choices }, (value) => (choices.includes(value as T) ? (value as T) : undefined));
 }
 
 const SIZE_UNITS: Record<string, number> = {
-  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
 };
 
 /** A size in bytes, written as a number or with a unit: "10MB" (SI, as docker prints), "1MiB". */
@@ -184,7 +186,10 @@ export function regex(): Shape<Pattern> {
         return compilePattern(value);
       } catch (error) {
         const reason = (error as Error).message.replace(/^error parsing regexp: /, '');
-        return at.report(`invalid regular expression ${JSON.stringify(value)}: ${reason} (patterns use RE2 syntax, which runs in linear time: no backreferences or lookaround)`, node);
+        return at.report(
+          `invalid regular expression ${JSON.stringify(value)}: ${reason} (patterns use RE2 syntax, which runs in linear time: no backreferences or lookaround)`,
+          node,
+        );
       }
     },
     jsonSchema: () => ({ type: 'string', format: 'regex', maxLength: MAX_PATTERN_LENGTH }),

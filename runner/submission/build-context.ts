@@ -80,9 +80,7 @@ export async function packContext(dir: string, options: PackOptions): Promise<Pa
   await requireFolder(root);
   const dockerfile = relativeInside(options.dockerfile);
   if (dockerfile === null) {
-    throw new ContextError(
-      `the Dockerfile path ${singleLine(options.dockerfile)} must name a file inside the build context ${singleLine(root)}`,
-    );
+    throw new ContextError(`the Dockerfile path ${singleLine(options.dockerfile)} must name a file inside the build context ${singleLine(root)}`);
   }
   const generated = generatedEntries(options.extraFiles ?? []);
   const generatedNames = new Set(generated.map((entry) => entry.name));
@@ -185,9 +183,7 @@ class ContextWalk {
       }
       this.entries.push({ name: relative, kind: 'symlink', mode: info.mode, mtime: info.mtime, target });
     } else {
-      this.warnings.push(
-        `${singleLine(relative)} is a ${specialKind(info)}: skipped, a build context only carries files, folders and links`,
-      );
+      this.warnings.push(`${singleLine(relative)} is a ${specialKind(info)}: skipped, a build context only carries files, folders and links`);
     }
     return [];
   }
@@ -206,9 +202,7 @@ class ContextWalk {
   private countOther(): void {
     const { maxFiles } = this.limits;
     if (this.others + 1 > maxFiles) {
-      throw new ContextError(
-        `build context ${singleLine(this.root)} has more than ${maxFiles} folders and links (limit ${maxFiles}): ${ADVICE}`,
-      );
+      throw new ContextError(`build context ${singleLine(this.root)} has more than ${maxFiles} folders and links (limit ${maxFiles}): ${ADVICE}`);
     }
     this.others += 1;
   }
@@ -285,9 +279,7 @@ async function requireDockerfile(root: string, dockerfile: string): Promise<void
       throw new ContextError(`the Dockerfile ${shown} leads through a link to ${singleLine(real)}, outside the build context`);
     }
     if (!info.isSymbolicLink()) {
-      throw new ContextError(
-        `the Dockerfile path ${singleLine(dockerfile)} goes through a linked folder: name it by its real path inside ${singleLine(root)}`,
-      );
+      throw new ContextError(`the Dockerfile path ${singleLine(dockerfile)} goes through a linked folder: name it by its real path inside ${singleLine(root)}`);
     }
   }
   if (!(await stat(real)).isFile()) throw new ContextError(`no Dockerfile at ${shown}: it is not a regular file`);
@@ -389,8 +381,7 @@ async function writeArchive(entries: PlannedEntry[]): Promise<Buffer> {
   try {
     for (const entry of entries) {
       // One file's contents in memory at a time; the archive itself is bounded by maxBytes.
-      const content =
-        entry.kind === 'file' ? await readPlannedFile(entry) : entry.kind === 'generated' ? entry.content : undefined;
+      const content = entry.kind === 'file' ? await readPlannedFile(entry) : entry.kind === 'generated' ? entry.content : undefined;
       await addEntry(archive, headerFor(entry), content);
     }
     archive.finalize();
@@ -426,8 +417,7 @@ function addEntry(archive: Pack, header: EntryHeader, content: Buffer | undefine
 }
 
 async function readPlannedFile(entry: { name: string; size: number; source: string }): Promise<Buffer> {
-  const changed = (): ContextError =>
-    new ContextError(`${singleLine(entry.source)} changed while the build context was being packed: run the grader again`);
+  const changed = (): ContextError => new ContextError(`${singleLine(entry.source)} changed while the build context was being packed: run the grader again`);
   let handle: FileHandle | undefined;
   try {
     // No following a link swapped in since the walk, and no blocking on a fifo swapped in either.
@@ -463,10 +453,9 @@ function unreadable(error: unknown, subject: string): ContextError {
   const what = singleLine(subject);
   const code = errorCode(error);
   if (code === 'EACCES' || code === 'EPERM') {
-    return new ContextError(
-      `cannot read ${what}: permission denied; make it readable, or list it in .dockerignore if the image does not need it`,
-      { cause: error },
-    );
+    return new ContextError(`cannot read ${what}: permission denied; make it readable, or list it in .dockerignore if the image does not need it`, {
+      cause: error,
+    });
   }
   const reason = code ?? singleLine(error instanceof Error ? error.message : String(error));
   return new ContextError(`cannot read ${what}: ${reason}`, { cause: error });

@@ -2,7 +2,7 @@
 // FIFO that never answers, a device that never ends or a sparse file of any size. Nothing here
 // follows a link out of the folder, opens anything but a regular file, or reads past its cap.
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, readlink, realpath, stat } from 'node:fs/promises';
+import { lstat, open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { formatSize } from '../text/format.js';
 
@@ -80,7 +80,7 @@ async function readOpened(file: string, flags: number, shown: string, { maxBytes
     const found = size === undefined ? 'larger than' : `${exact ? `${size} bytes` : formatSize(size)}, over`;
     return refused('too-large', shown, `is ${found} the ${cap} ${what} may have`);
   };
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(file, flags);
   } catch (error) {
@@ -127,9 +127,13 @@ async function resolveInside(root: string, relative: string, shown: string): Pro
   }
   const inside = (candidate: string) => candidate === realRoot || candidate.startsWith(`${realRoot}${path.sep}`);
   const outside = (through: string | undefined) =>
-    refused('outside', shown, through === undefined
-      ? 'is a link out of the folder being graded; the grader reads only files inside it: copy the file in instead of linking to it'
-      : `goes through ${through}, a link out of the folder being graded; the grader reads only files inside it`);
+    refused(
+      'outside',
+      shown,
+      through === undefined
+        ? 'is a link out of the folder being graded; the grader reads only files inside it: copy the file in instead of linking to it'
+        : `goes through ${through}, a link out of the folder being graded; the grader reads only files inside it`,
+    );
   if (path.isAbsolute(relative)) return outside(undefined);
 
   const names = relative.split(/[\\/]+/).filter((name) => name !== '' && name !== '.');

@@ -1,6 +1,7 @@
 // The HTML report in a real browser: each recorded result and a hostile one render offline with no
-// script running, every piece of submission text shows as literal text, logs start folded, the
-// size chart has a bar per image, and nothing scrolls sideways on a phone.
+// script running, every piece of submission text shows as literal text, the output that explains a
+// failure is open, the size chart has a bar per image of the student's (none for the grader's
+// helpers) and the bounds the results carry, and nothing scrolls sideways on a phone.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -28,12 +29,24 @@ const LONG_TOKEN = 'x'.repeat(400);
 // is handed to page.evaluate as a string.
 
 function check(overrides: Partial<CheckResult> & Pick<CheckResult, 'id' | 'title'>): CheckResult {
-  return { kind: 'command', status: 'fail', points: 0, maxPoints: 1, required: true, message: '', durationMs: 1, ...overrides };
+  return {
+    kind: 'command',
+    status: 'fail',
+    points: 0,
+    maxPoints: 1,
+    required: true,
+    message: '',
+    source: { file: 'step.yaml', line: 1 },
+    durationMs: 1,
+    ...overrides,
+  };
 }
 
 function hostileResult(): ExerciseResult {
   return {
+    schemaVersion: 1,
     exercise: `multi${SVG}`,
+    exerciseFolder: `multi${SVG}`,
     title: `Hostile </title></textarea> ${SCRIPT}`,
     score: 1,
     maxScore: 5,
@@ -52,7 +65,7 @@ function hostileResult(): ExerciseResult {
             expected: `exit 0 ${SVG}`,
             actual: `exit 1 ${SVG_SINGLE}`,
             log: `Step 7: RUN make\n</pre></details>${SCRIPT}\n${CONTROLS}\n${'y'.repeat(500)}`,
-            kind: 'image-builds',
+            logKind: 'build',
           }),
           check({
             id: 'output',
@@ -61,6 +74,16 @@ function hostileResult(): ExerciseResult {
             expected: `Hello, world!\nsame line\n${SCRIPT}\nend`,
             actual: `Hello, world!\n${IMG}\nsame line\nend  `,
             log: 'program output',
+            logKind: 'program',
+          }),
+          check({
+            id: 'warned',
+            title: 'compiles, warnings allowed',
+            status: 'pass',
+            points: 1,
+            message: 'compiled with 1 warning',
+            log: 'hello.c:1: warning: x',
+            logKind: 'compiler',
           }),
           check({ id: 'long', title: `A long word: ${LONG_TOKEN}`, status: 'pass', points: 1, message: LONG_TOKEN }),
           check({ id: 'error', title: 'an error', status: 'error', message: 'the grader broke' }),
@@ -76,12 +99,14 @@ function hostileResult(): ExerciseResult {
       },
     ],
     images: [
-      { name: `small${SVG}`, step: 'step', sizeBytes: 4_139_497 },
-      { name: `large${IMG}`, step: `step${SVG_SINGLE}`, sizeBytes: 327_218_453 },
-      { name: 'my-build-stage', step: 'step', sizeBytes: 327_218_453 },
-      { name: 'sleep', step: 'bonus', sizeBytes: 16_016 },
+      { name: `toolchain${SVG}`, step: 'step', sizeBytes: 461_000_000, helper: true },
+      { name: `small${SVG}`, step: 'step', sizeBytes: 4_139_497, maxBytes: 10_000_000, helper: false },
+      { name: `large${IMG}`, step: `step${SVG_SINGLE}`, sizeBytes: 327_218_453, helper: false },
+      { name: 'my-build-stage', step: 'step', sizeBytes: 327_218_453, helper: false },
+      { name: 'sleep', step: 'bonus', sizeBytes: 16_016, maxBytes: 1_000, helper: false },
     ],
     submission: `/home/student/${SVG}/${LONG_TOKEN}`,
+    submissionId: LONG_TOKEN,
     runId: `run${SVG}`,
     grader: { name: 'grade', version: `0.1.0${SVG_SINGLE}` },
     engine: { version: `20.10${IMG}`, apiVersion: '1.41', os: 'linux', arch: `amd64${SVG}` },
@@ -132,7 +157,11 @@ if (!chromiumInstalled()) {
     for (const literal of [SCRIPT, IMG, '</textarea>', REMOTE]) t.ok(body.includes(literal), `the message shows ${literal} literally`);
     t.equal(await page.locator('h1').innerText(), result.title, 'the title shows its markup literally');
     t.equal(await page.locator('.check h3').first().innerText(), `Title ${SVG}`, 'a check title shows its markup literally');
-    t.same(await page.locator('.image-name').allInnerTexts(), result.images.map((image) => image.name), 'image names show literally');
+    t.same(
+      await page.locator('.image-name').allInnerTexts(),
+      result.images.filter((image) => !image.helper).map((image) => image.name),
+      'image names show literally',
+    );
     t.equal(await page.locator('[data-check]').first().getAttribute('data-check'), `step${SVG}/check${SVG}`, 'quotes stay inside attributes');
     t.match(await page.locator('.hint').first().innerText(), `Hint ${SVG_SINGLE} ${SCRIPT} & more`, 'a backticked hint shows its markup as code');
     t.equal(await page.locator('footer time').getAttribute('datetime'), result.startedAt, 'the date attribute holds the raw text');
@@ -147,9 +176,8 @@ if (!chromiumInstalled()) {
     t.notMatch(body, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, 'no control character reaches the page');
     t.match(body, 'Control characters: bell\uFFFD nul\uFFFD esc', 'control characters show as replacement characters');
 
-    await page.locator('details.log summary').first().click();
     const log = await page.locator('details.log pre').first().innerText();
-    t.ok(log.includes(`</pre></details>${SCRIPT}`), 'an opened log shows its markup literally');
+    t.ok(log.includes(`</pre></details>${SCRIPT}`), 'an open log shows its markup literally');
 
     // The multi-line expected/actual is shown as a line diff: each side's own lines are marked.
     const diff = page.locator('[data-check="step\\"><svg onload=\\"window.pwned=1\\">/output"] .diff');
@@ -158,9 +186,10 @@ if (!chromiumInstalled()) {
     t.equal(await diff.locator('.trailing-space').count(), 1, 'trailing blanks are marked');
   });
 
-  t.test('the compile-error report as a sample picture', async (t) => {
-    const result = fixtures.find(({ name }) => name === 'compile-error.json')?.result;
-    if (!result) throw new Error(`no compile-error.json in ${fixturesDir}`);
+  // scratch-dynamic shows every part: a chart of the student's images against their bounds, and a failure's output open.
+  t.test('the scratch-dynamic report as a sample picture', async (t) => {
+    const result = fixtures.find(({ name }) => name === 'scratch-dynamic.json')?.result;
+    if (!result) throw new Error(`no scratch-dynamic.json in ${fixturesDir}`);
     const file = path.join(dir, 'sample.html');
     await writeFile(file, htmlReport(result));
     // A laptop-width page reads best in the README: the whole report in one moderate-height picture.
@@ -195,14 +224,44 @@ async function assertRenders(t: Test, browser: Browser, file: string, result: Ex
   );
   t.equal(await page.locator('.badge').count(), result.steps.filter((step) => !step.required).length, 'bonus steps are badged');
 
-  const logs = page.locator('details.log');
-  t.equal(await logs.count(), checks.filter((check) => check.log).length, 'a folded block per log');
-  t.same(await page.evaluate<unknown>(`[...document.querySelectorAll('details')].map((details) => details.open)`), checks.filter((check) => check.log).map(() => false), 'logs are closed by default');
-  if (checks.some((check) => check.log)) t.notOk(await page.locator('details.log pre').first().isVisible(), 'a folded log is hidden');
+  const logged = checks.filter((check) => check.log);
+  t.equal(await page.locator('details.log').count(), logged.length, 'a block per log');
+  t.same(
+    await page.evaluate<unknown>(`[...document.querySelectorAll('details')].map((details) => details.open)`),
+    logged.map((check) => check.status !== 'pass'),
+    "the output that explains a failure is open; a passed check's log is folded",
+  );
+  const labels = { build: 'Build log', compiler: 'Compiler output', program: 'Program output' };
+  t.same(
+    (await page.locator('details.log summary').allInnerTexts()).map((summary) => summary.replace(/\s*\(.*$/, '')),
+    logged.map((check) => (check.logKind ? labels[check.logKind] : 'Log')),
+    'each log is named by its kind',
+  );
+  const failedLogs = page.locator('.check:not(.check-pass) details.log pre');
+  for (let index = 0; index < (await failedLogs.count()); index++)
+    t.ok(await failedLogs.nth(index).isVisible(), `failure log ${index + 1} is visible without a click`);
 
-  t.equal(await page.locator('.chart-rows .bar').count(), result.images.length, 'one bar per image');
-  t.same(await page.locator('.image-size').allInnerTexts(), result.images.map((image) => formatSize(image.sizeBytes)), 'bars are labelled with their sizes');
-  if (result.images.length > 0) t.equal(await page.locator('.chart-axis .bound-label').innerText(), '10MB', 'the bound line is labelled');
+  const own = result.images.filter((image) => !image.helper);
+  t.equal(await page.locator('.chart-rows .bar').count(), own.length, "one bar per image of the student's");
+  const charted = await Promise.all((await page.locator('.chart-row').all()).map((row) => row.getAttribute('data-image')));
+  t.same(
+    charted,
+    own.map((image) => image.name.replace(/\n/g, ' ')),
+    'no helper image is charted',
+  );
+  t.same(
+    await page.locator('.image-size').allInnerTexts(),
+    own.map((image) => formatSize(image.sizeBytes)),
+    'bars are labelled with their sizes',
+  );
+  const bounds = [...new Set(own.flatMap((image) => (image.maxBytes === undefined ? [] : [image.maxBytes])))].sort((a, b) => a - b);
+  t.same(await page.locator('.chart-axis .bound-label').allInnerTexts(), bounds.map(formatSize), 'each bound the results carry is labelled, and no other');
+  t.equal(await page.locator('.chart-row .bound').count(), own.filter((image) => image.maxBytes !== undefined).length, 'a bound line on each bounded image');
+  t.equal(
+    await page.locator('.chart-row .bar-over').count(),
+    own.filter((image) => image.maxBytes !== undefined && image.sizeBytes > image.maxBytes).length,
+    'a bar over its bound is marked',
+  );
   t.match(await page.locator('footer').innerText(), result.runId, 'the footer names the run');
 
   await assertUntouched(t, watched, expectedTitle(result));

@@ -19,10 +19,22 @@ if (engine) {
     [LABEL.submission]: 'clean-test',
   });
 
-  t.test('a dead run\'s container goes; a live run\'s stays unless --all', async (t) => {
+  t.test("a dead run's container goes; a live run's stays unless --all", async (t) => {
     // A pid far above any in use stands for a killed run; the test runner's parent is alive.
-    const dead = await engine.start({ image: 'grade-fixture/runtime', name: 'grade-cleantest-dead', labels: labelsFor('cleantestdead', 4_000_000), limits, cmd: ['sleep', '300'] });
-    const live = await engine.start({ image: 'grade-fixture/runtime', name: 'grade-cleantest-live', labels: labelsFor('cleantestlive', process.ppid), limits, cmd: ['sleep', '300'] });
+    const dead = await engine.start({
+      image: 'grade-fixture/runtime',
+      name: 'grade-cleantest-dead',
+      labels: labelsFor('cleantestdead', 4_000_000),
+      limits,
+      cmd: ['sleep', '300'],
+    });
+    const live = await engine.start({
+      image: 'grade-fixture/runtime',
+      name: 'grade-cleantest-live',
+      labels: labelsFor('cleantestlive', process.ppid),
+      limits,
+      cmd: ['sleep', '300'],
+    });
     t.teardown(async () => {
       await engine.removeContainer(dead.id);
       await engine.removeContainer(live.id);
@@ -31,8 +43,8 @@ if (engine) {
     // Only this test's objects: other test files grade in parallel.
     const only = `${LABEL.submission}=clean-test`;
     const first = await cleanLeftovers(engine, { only });
-    t.ok(first.removed.includes('container grade-cleantest-dead'), 'the dead run\'s container is removed');
-    t.ok(first.inUse.includes('container grade-cleantest-live'), 'the live run\'s container is kept');
+    t.ok(first.removed.includes('container grade-cleantest-dead'), "the dead run's container is removed");
+    t.ok(first.inUse.includes('container grade-cleantest-live'), "the live run's container is kept");
     t.same((await engine.listOurs(`${LABEL.run}=cleantestdead`)).containers, []);
     t.equal((await engine.listOurs(`${LABEL.run}=cleantestlive`)).containers.length, 1);
 

@@ -17,7 +17,10 @@ if (engine) {
     const result = JSON.parse(run.stdout);
     t.match(result, { exercise: 'multi', score: Number, maxScore: Number });
     t.equal(result.score, result.maxScore);
-    t.same(result.steps.map((step: { id: string }) => step.id), ['compile-hello', 'large-small', 'target-stage', 'scratch-sleep']);
+    t.same(
+      result.steps.map((step: { id: string }) => step.id),
+      ['compile-hello', 'large-small', 'target-stage', 'scratch-sleep'],
+    );
     for (const step of result.steps) {
       t.match(step, { id: String, title: String, checks: Array });
       for (const check of step.checks) {

@@ -6,18 +6,25 @@ import path from 'node:path';
 import type { DockerEngine, Limits } from '../../runner/engine/engine.js';
 import { resolveLimits } from '../../runner/spec/limits.js';
 import { exercisesRoot, packageRoot } from '../../runner/paths.js';
-import type { CheckResult, ExerciseResult } from '../../runner/results.js';
+import type { ExerciseResult } from '../../runner/results.js';
 import { grade, type RunEvent } from '../../runner/grading/run.js';
 import { loadExercise } from '../../runner/spec/loader.js';
 import { plainText } from '../../runner/text/plain.js';
 import { runCli, startCli } from '../support/cli.js';
 import { faultSuite, realEngine, submissions } from '../support/engine.js';
+import { checkOf } from '../support/results.js';
 
 const hostile = path.join(packageRoot, 'test/fixtures/hostile');
 const engine = await realEngine(t);
 
 /** Tight limits keep the suite short; the defaults are documented in the README. */
-const limits: Limits = resolveLimits({ buildNetwork: 'none', runTimeoutMs: 5000, buildTimeoutMs: 20_000, memoryBytes: 256 * 1024 * 1024, outputBytes: 64 * 1024 });
+const limits: Limits = resolveLimits({
+  buildNetwork: 'none',
+  runTimeoutMs: 5000,
+  buildTimeoutMs: 20_000,
+  memoryBytes: 256 * 1024 * 1024,
+  outputBytes: 64 * 1024,
+});
 
 const faults = faultSuite(t, import.meta.filename);
 
@@ -27,33 +34,36 @@ if (engine) {
   async function gradeAndCheckClean(t: Test, dir: string, overrides: Partial<Limits> = {}): Promise<{ result: ExerciseResult; events: RunEvent[] }> {
     faults.add();
     const events: RunEvent[] = [];
-    const result = await grade({ exercise, submissionDir: dir, engine: engine as DockerEngine, limits: { ...limits, ...overrides }, onEvent: (event) => events.push(event) });
+    const result = await grade({
+      exercise,
+      submissionDir: dir,
+      engine: engine as DockerEngine,
+      limits: { ...limits, ...overrides },
+      onEvent: (event) => events.push(event),
+    });
     const left = await (engine as DockerEngine).listOurs(`grade.run=${result.runId}`);
     t.same(left, { containers: [], images: [] }, 'nothing of this run is left behind');
-    t.same(events.filter((event) => event.type === 'cleanup-problem'), [], 'cleanup had no problem');
+    t.same(
+      events.filter((event) => event.type === 'cleanup-problem'),
+      [],
+      'cleanup had no problem',
+    );
     return { result, events };
   }
-
-  const check = (result: ExerciseResult, id: string): CheckResult => {
-    const [stepId, checkId] = id.split('/');
-    const found = result.steps.find((step) => step.id === stepId)?.checks.find((one) => one.id === checkId);
-    if (!found) throw new Error(`no check ${id}`);
-    return found;
-  };
 
   const outputChecks = ['compile-hello/prints-hello', 'large-small/small-prints-hello', 'target-stage/build-stage-hello'];
 
   t.test('a program that never ends is killed at the run timeout', async (t) => {
     const { result } = await gradeAndCheckClean(t, path.join(hostile, 'hang'));
     for (const id of outputChecks) {
-      t.match(check(result, id), { status: 'fail', message: /timed out after 5 s and was killed/, hint: /finish/ }, id);
+      t.match(checkOf(result, id), { status: 'fail', message: /timed out after 5 s and was killed/, hint: /finish/ }, id);
     }
   });
 
   t.test('a flood of output is cut at the cap, marked, and costs the grader no memory', async (t) => {
     const before = process.memoryUsage().rss;
     const { result } = await gradeAndCheckClean(t, path.join(hostile, 'flood'));
-    for (const id of outputChecks) t.match(check(result, id), { status: 'fail', message: /timed out/ }, id);
+    for (const id of outputChecks) t.match(checkOf(result, id), { status: 'fail', message: /timed out/ }, id);
     const grown = process.memoryUsage().rss - before;
     t.ok(grown < 200 * 1024 * 1024, `the grader grew by ${Math.round(grown / 1048576)} MiB`);
     t.ok(JSON.stringify(result).length < 2 * 1024 * 1024, 'the result stays small');
@@ -61,17 +71,17 @@ if (engine) {
 
   t.test('a fork bomb hits the pids limit and is killed at the timeout', async (t) => {
     const { result } = await gradeAndCheckClean(t, path.join(hostile, 'fork-bomb'));
-    for (const id of outputChecks) t.match(check(result, id), { status: 'fail', message: /timed out/ }, id);
+    for (const id of outputChecks) t.match(checkOf(result, id), { status: 'fail', message: /timed out/ }, id);
   });
 
   t.test('a memory bomb is reported as killed for memory', async (t) => {
     const { result } = await gradeAndCheckClean(t, path.join(hostile, 'memory-bomb'));
-    for (const id of outputChecks) t.match(check(result, id), { status: 'fail', message: /killed for using more memory than allowed/ }, id);
+    for (const id of outputChecks) t.match(checkOf(result, id), { status: 'fail', message: /killed for using more memory than allowed/ }, id);
   });
 
   t.test('forged output fails, and cannot reach the terminal as control codes', async (t) => {
     const { result } = await gradeAndCheckClean(t, path.join(hostile, 'forged-output'));
-    for (const id of outputChecks) t.equal(check(result, id).status, 'fail', id);
+    for (const id of outputChecks) t.equal(checkOf(result, id).status, 'fail', id);
     t.equal(result.passed, false);
     const run = await runCli(['multi', '--dir', path.join(hostile, 'forged-output'), '--build-network', 'none', '--run-timeout', '5s']);
     faults.add();
@@ -83,24 +93,27 @@ if (engine) {
 
   t.test('output that is not UTF-8 is shown with replacement characters', async (t) => {
     const { result } = await gradeAndCheckClean(t, path.join(hostile, 'binary-output'));
-    const printed = check(result, 'compile-hello/prints-hello');
+    const printed = checkOf(result, 'compile-hello/prints-hello');
     t.equal(printed.status, 'fail');
     t.match(printed.actual, /\ufffd.*Hello, world!/s);
   });
 
   t.test('a build that never ends is stopped at the build timeout', async (t) => {
     const { result } = await gradeAndCheckClean(t, path.join(hostile, 'build-hang'), { buildTimeoutMs: 10_000 });
-    t.match(check(result, 'large-small/small-builds'), { status: 'fail', message: /build timed out after 10 s and was stopped/ });
+    t.match(checkOf(result, 'large-small/small-builds'), { status: 'fail', message: /build timed out after 10 s and was stopped/ });
   });
 
   t.test('ADD of a remote URL is refused before anything is sent', async (t) => {
     const { result } = await gradeAndCheckClean(t, path.join(hostile, 'remote-add'));
-    t.match(check(result, 'large-small/small-builds'), { status: 'fail', message: /^Dockerfile:4: ADD of a remote URL \(https:\/\/example\.com\/hello\.c\) is not allowed/ });
+    t.match(checkOf(result, 'large-small/small-builds'), {
+      status: 'fail',
+      message: /^Dockerfile:4: ADD of a remote URL \(https:\/\/example\.com\/hello\.c\) is not allowed/,
+    });
   });
 
   t.test('a program that is not a binary gets "exec format error" and a hint', async (t) => {
     const { result } = await gradeAndCheckClean(t, path.join(hostile, 'exec-format'));
-    t.match(check(result, 'large-small/small-prints-hello'), { status: 'fail', message: /exec format error/, hint: /not a program this machine can run/ });
+    t.match(checkOf(result, 'large-small/small-prints-hello'), { status: 'fail', message: /exec format error/, hint: /not a program this machine can run/ });
   });
 
   t.test('a link out of the folder is reported and sent as a link, never followed', async (t) => {
@@ -121,23 +134,30 @@ if (engine) {
     await writeFile(path.join(binary, 'hello.c'), '#include <stdio.h>\nint main (void) { printf ("Hello, world!\\n"); return 0; }\n');
     await writeFile(path.join(binary, 'Dockerfile'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00, 0xff, 0xfe]));
     let { result } = await gradeAndCheckClean(t, binary);
-    t.match(check(result, 'large-small/small-builds'), { status: 'fail', message: /^Dockerfile.*not a text file/ });
-    t.match(check(result, 'large-small/multi-stage'), { status: 'fail', message: /not a text file/ });
+    t.match(checkOf(result, 'large-small/small-builds'), { status: 'fail', message: /^Dockerfile.*not a text file/ });
+    t.match(checkOf(result, 'large-small/multi-stage'), { status: 'fail', message: /not a text file/ });
 
     const crowded = path.join(t.testdirName, 'crowded');
     await cp(path.join(submissions, 'kept-large'), crowded, { recursive: true });
     for (let index = 0; index < 12; index++) await writeFile(path.join(crowded, `notes-${index}.txt`), 'x');
     ({ result } = await gradeAndCheckClean(t, crowded, { contextFiles: 10 }));
-    t.match(check(result, 'large-small/small-builds'), { status: 'fail', message: /has more than 10 files \(limit 10\)/ });
+    t.match(checkOf(result, 'large-small/small-builds'), { status: 'fail', message: /has more than 10 files \(limit 10\)/ });
 
     const offline = path.join(t.testdirName, 'offline');
     await cp(path.join(submissions, 'kept-large'), offline, { recursive: true });
     await writeFile(path.join(offline, 'Dockerfile'), 'FROM grade-fixture/not-on-this-machine:1.0 AS build\nCOPY hello.c /\n');
     ({ result } = await gradeAndCheckClean(t, offline));
-    t.match(check(result, 'large-small/small-builds'), { status: 'error', message: /^not judged: base image grade-fixture\/not-on-this-machine:1\.0 is not on this machine and no registry could be reached/, hint: undefined });
+    t.match(checkOf(result, 'large-small/small-builds'), {
+      status: 'error',
+      message: /^not judged: base image grade-fixture\/not-on-this-machine:1\.0 is not on this machine and no registry could be reached/,
+      hint: undefined,
+    });
   });
 
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     t.test(`${signal} during grading stops it, cleans up and exits ${code}`, async (t) => {
       faults.add();
       const dir = path.join(t.testdirName, `interrupted-${signal.toLowerCase()}`);

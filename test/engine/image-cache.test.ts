@@ -6,13 +6,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { where } from '../../runner/engine/dockerode.js';
+import { where } from '../../runner/engine/dockerode/index.js';
 import { ImageLedger } from '../../runner/grading/image-ledger.js';
 import { exercisesRoot } from '../../runner/paths.js';
 import { grade } from '../../runner/grading/run.js';
 import { loadExercise } from '../../runner/spec/loader.js';
 import { runCli } from '../support/cli.js';
 import { faultSuite, realEngine, standInSolution, testLimits } from '../support/engine.js';
+import { checkOf } from '../support/results.js';
 
 const faults = faultSuite(t, import.meta.filename);
 
@@ -22,10 +23,16 @@ if (engine) {
   const docker = new Docker();
   const exercise = await loadExercise(path.join(exercisesRoot, 'multi'));
   const allImageIds = async () => new Set((await docker.listImages({ all: true })).map((image) => image.Id));
-  const exists = async (id: string) => docker.getImage(id).inspect().then(() => true, () => false);
+  const exists = async (id: string) =>
+    docker
+      .getImage(id)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
 
-  t.test('grading leaves only the student\'s layers; a regrade adds none; clean --cache removes them all', async (t) => {
-
+  t.test("grading leaves only the student's layers; a regrade adds none; clean --cache removes them all", async (t) => {
     faults.add();
     const state = path.join(t.testdirName, 'state');
     const ledger = ImageLedger.forEngine(where(), { GRADE_STATE_DIR: state });
@@ -34,7 +41,10 @@ if (engine) {
     const token = randomBytes(6).toString('hex');
     const dockerfile = path.join(dir, 'Dockerfile');
     const text = await readFile(dockerfile, 'utf8');
-    await writeFile(dockerfile, text.replace(/^(COPY hello\.c .*)$/m, `$1\nRUN echo ${token} > /token && dd if=/dev/zero of=/ballast bs=1M count=64 2>/dev/null`));
+    await writeFile(
+      dockerfile,
+      text.replace(/^(COPY hello\.c .*)$/m, `$1\nRUN echo ${token} > /token && dd if=/dev/zero of=/ballast bs=1M count=64 2>/dev/null`),
+    );
     const before = await allImageIds();
 
     const first = await grade({ exercise, submissionDir: dir, engine, limits: testLimits, ledger });
@@ -46,37 +56,48 @@ if (engine) {
     t.same(tagged, [], 'no grade-<run>- tag is left');
     t.same(await docker.listImages({ all: true, filters: JSON.stringify({ label: ['grade.tool'] }) }), [], 'no image carries a label of the grader');
     const ballast = await Promise.all(created.map((id) => docker.getImage(id).inspect()));
-    t.ok(ballast.some((image) => image.Size >= 64 * 1024 * 1024), 'the large layer is among the images recorded');
+    t.ok(
+      ballast.some((image) => image.Size >= 64 * 1024 * 1024),
+      'the large layer is among the images recorded',
+    );
 
     const second = await grade({ exercise, submissionDir: dir, engine, limits: testLimits, ledger });
     t.equal(second.score, first.score);
     t.same(await ledger.read(), created, 'a regrade of the unchanged submission creates no image');
-    const smallBuild = second.steps.find((step) => step.id === 'target-stage')?.checks.find((check) => check.id === 'from-cache');
-    t.equal(smallBuild?.status, 'pass');
+    t.equal(checkOf(second, 'target-stage/from-cache').status, 'pass');
 
     const clean = await runCli(['clean', '--cache'], { env: { GRADE_STATE_DIR: state } });
     t.equal(clean.code, 0, clean.stderr);
     t.match(clean.stdout, new RegExp(`grade clean --cache: removed ${created.length} images gradings built`));
     for (const id of created) t.notOk(await exists(id), `image ${id} is gone`);
     const after = await allImageIds();
-    t.same([...before].filter((id) => !after.has(id)), [], 'every image the engine held before grading is still there');
+    t.same(
+      [...before].filter((id) => !after.has(id)),
+      [],
+      'every image the engine held before grading is still there',
+    );
     t.same(await ledger.read(), [], 'the ledger is empty');
   });
 
   t.test('clean --cache keeps an image someone tagged since: it is theirs now', async (t) => {
-
     faults.add();
     const state = path.join(t.testdirName, 'state');
     const ledger = ImageLedger.forEngine(where(), { GRADE_STATE_DIR: state });
     const dir = await standInSolution(path.join(t.testdirName, 'submission'));
-    await writeFile(path.join(dir, 'hello.c'), `#include <stdio.h>\n/* ${randomBytes(6).toString('hex')} */\nint main (void) { printf ("Hello, world!\\n"); return 0; }\n`);
+    await writeFile(
+      path.join(dir, 'hello.c'),
+      `#include <stdio.h>\n/* ${randomBytes(6).toString('hex')} */\nint main (void) { printf ("Hello, world!\\n"); return 0; }\n`,
+    );
     await grade({ exercise, submissionDir: dir, engine, limits: testLimits, ledger });
     const created = await ledger.read();
     const newest = created.at(-1)!;
     const repo = `grade-test-owned-${randomBytes(4).toString('hex')}`;
     await docker.getImage(newest).tag({ repo, tag: 'latest' });
     t.teardown(async () => {
-      await docker.getImage(`${repo}:latest`).remove().catch(() => undefined);
+      await docker
+        .getImage(`${repo}:latest`)
+        .remove()
+        .catch(() => undefined);
       await runCli(['clean', '--cache'], { env: { GRADE_STATE_DIR: state } });
     });
     const clean = await runCli(['clean', '--cache'], { env: { GRADE_STATE_DIR: state } });

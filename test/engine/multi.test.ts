@@ -7,6 +7,7 @@ import type { ExerciseResult } from '../../runner/results.js';
 import { loadExercise } from '../../runner/spec/loader.js';
 import { exercisesRoot } from '../../runner/paths.js';
 import { realEngine, standInSolution, submissions, testLimits } from '../support/engine.js';
+import { checkOf } from '../support/results.js';
 
 const engine = await realEngine(t);
 
@@ -20,11 +21,6 @@ if (engine) {
     Object.fromEntries(
       result.steps.flatMap((step) => step.checks.filter((check) => check.status !== 'pass').map((check) => [`${step.id}/${check.id}`, check.status])),
     );
-
-  const check = (result: ExerciseResult, id: string) => {
-    const [stepId, checkId] = id.split('/');
-    return result.steps.find((step) => step.id === stepId)?.checks.find((one) => one.id === checkId);
-  };
 
   /** What a submission without the optional scratch folder gets for the bonus step. */
   const noScratch = {
@@ -59,11 +55,14 @@ if (engine) {
     t.equal(result.score, result.maxScore);
     t.equal(result.maxScore, 28);
     t.equal(result.passed, true);
-    t.same(result.steps.map((step) => step.id), ['compile-hello', 'large-small', 'target-stage', 'scratch-sleep']);
+    t.same(
+      result.steps.map((step) => step.id),
+      ['compile-hello', 'large-small', 'target-stage', 'scratch-sleep'],
+    );
     const sizes = Object.fromEntries(result.images.map((image) => [image.name, image.sizeBytes]));
     t.ok(sizes.small! < 10e6, `small image ${sizes.small} bytes`);
     t.ok(sizes.sleep! < 1e6, `scratch image ${sizes.sleep} bytes`);
-    t.match(check(result, 'scratch-sleep/root-listing')?.message, 'dev etc proc sleep sys');
+    t.match(checkOf(result, 'scratch-sleep/root-listing').message, 'dev etc proc sleep sys');
 
     const left = await engine.listOurs(`grade.run=${result.runId}`);
     t.same(left, { containers: [], images: [] }, 'nothing of this run is left behind');
@@ -75,7 +74,7 @@ if (engine) {
       dir: 'compile-warning',
       passed: false,
       expected: { 'compile-hello/compiles-cleanly': 'fail', ...noScratch },
-      also: (t, result) => t.match(check(result, 'compile-hello/compiles-cleanly')?.log, /unused variable/),
+      also: (t, result) => t.match(checkOf(result, 'compile-hello/compiles-cleanly').log, /unused variable/),
     },
     {
       name: 'a compile error shows the compiler error and the failing Dockerfile line',
@@ -87,9 +86,9 @@ if (engine) {
         ...dockerfileBroken,
       },
       also: (t, result) => {
-        t.match(check(result, 'compile-hello/compiles-cleanly')?.log, /expected ';'/);
-        t.match(check(result, 'large-small/small-builds')?.message, /^Dockerfile:8: RUN gcc -Wall hello\.c -o bin\/hello failed/);
-        t.match(check(result, 'large-small/small-builds')?.log, /expected ';'/);
+        t.match(checkOf(result, 'compile-hello/compiles-cleanly').log, /expected ';'/);
+        t.match(checkOf(result, 'large-small/small-builds').message, /^Dockerfile:8: RUN gcc -Wall hello\.c -o bin\/hello failed/);
+        t.match(checkOf(result, 'large-small/small-builds').log, /expected ';'/);
       },
     },
     {
@@ -102,7 +101,7 @@ if (engine) {
         'compile-hello/prints-hello': 'skip',
         ...dockerfileBroken,
       },
-      also: (t, result) => t.match(check(result, 'large-small/small-builds')?.message, /^Dockerfile:6: COPY hello\.c \/app failed/),
+      also: (t, result) => t.match(checkOf(result, 'large-small/small-builds').message, /^Dockerfile:6: COPY hello\.c \/app failed/),
     },
     {
       name: 'the wrong greeting fails every output check',
@@ -114,7 +113,7 @@ if (engine) {
         'target-stage/build-stage-hello': 'fail',
         ...noScratch,
       },
-      also: (t, result) => t.equal(check(result, 'compile-hello/prints-hello')?.actual, 'Hello, World\n'),
+      also: (t, result) => t.equal(checkOf(result, 'compile-hello/prints-hello').actual, 'Hello, World\n'),
     },
     {
       name: 'a single-stage Dockerfile is large, holds the compiler and has no build stage',
@@ -138,7 +137,7 @@ if (engine) {
       dir: 'kept-large',
       passed: true,
       expected: noScratch,
-      also: (t, result) => t.match(check(result, 'large-small/large-builds')?.message, /Dockerfile\.large/),
+      also: (t, result) => t.match(checkOf(result, 'large-small/large-builds').message, /Dockerfile\.large/),
     },
     {
       name: 'a final stage on the toolchain keeps the compiler and the size',
@@ -165,7 +164,7 @@ if (engine) {
         'target-stage/bigger-than-small': 'skip',
         ...noScratch,
       },
-      also: (t, result) => t.match(check(result, 'target-stage/target-builds')?.message, 'has no stage named "build"'),
+      also: (t, result) => t.match(checkOf(result, 'target-stage/target-builds').message, 'has no stage named "build"'),
     },
     {
       name: 'a misspelt instruction is reported with its line',
@@ -177,7 +176,7 @@ if (engine) {
         'large-small/multi-stage': 'fail',
         ...dockerfileBroken,
       },
-      also: (t, result) => t.match(check(result, 'large-small/small-builds')?.message, 'Dockerfile:4: unknown instruction "COPPY"'),
+      also: (t, result) => t.match(checkOf(result, 'large-small/small-builds').message, 'Dockerfile:4: unknown instruction "COPPY"'),
     },
     {
       name: 'a dynamically linked program in scratch exits at once, and the hint says why',
@@ -189,9 +188,12 @@ if (engine) {
         'scratch-sleep/root-listing': 'skip',
       },
       also: (t, result) => {
-        t.match(check(result, 'scratch-sleep/still-running')?.message, 'sleeper is not running: /sleep is in the image, but it is dynamically linked and the image has no C library or loader to run it');
-        t.match(check(result, 'scratch-sleep/still-running')?.hint, /statically/);
-        t.match(check(result, 'scratch-sleep/still-running')?.log, /no such file or directory/);
+        t.match(
+          checkOf(result, 'scratch-sleep/still-running').message,
+          'sleeper is not running: /sleep is in the image, but it is dynamically linked and the image has no C library or loader to run it',
+        );
+        t.match(checkOf(result, 'scratch-sleep/still-running').hint, /statically/);
+        t.match(checkOf(result, 'scratch-sleep/still-running').log, /no such file or directory/);
       },
     },
     {
@@ -199,7 +201,7 @@ if (engine) {
       dir: 'scratch-beside/multi',
       passed: true,
       expected: { 'scratch-sleep/root-listing': 'fail' },
-      also: (t, result) => t.equal(check(result, 'scratch-sleep/root-listing')?.actual, 'dev etc extra proc sleep sys'),
+      also: (t, result) => t.equal(checkOf(result, 'scratch-sleep/root-listing').actual, 'dev etc extra proc sleep sys'),
     },
   ];
 
@@ -209,7 +211,10 @@ if (engine) {
       t.same(notPassed(result), expected);
       t.equal(result.passed, passed);
       also?.(t, result);
-      t.equal(result.score, result.steps.flatMap((step) => step.checks).reduce((sum, one) => sum + one.points, 0));
+      t.equal(
+        result.score,
+        result.steps.flatMap((step) => step.checks).reduce((sum, one) => sum + one.points, 0),
+      );
       const left = await engine.listOurs(`grade.run=${result.runId}`);
       t.same(left, { containers: [], images: [] }, 'nothing of this run is left behind');
     });

@@ -47,7 +47,11 @@ function sameTestPoints(t: Test, tap: string, result: ExerciseResult): void {
   const failures = (at: ParsedTap): unknown[] => [...at.failures, ...at.children.flatMap(failures)];
   t.same(failures(parsed), [], 'no parse errors');
   t.same([...parsed.extra, ...parsed.children.flatMap((child) => child.extra)], [], 'no line that is not TAP');
-  t.same(parsed.asserts.map((point) => point.name), result.steps.map((step) => step.title), 'one test point per step');
+  t.same(
+    parsed.asserts.map((point) => point.name),
+    result.steps.map((step) => step.title),
+    'one test point per step',
+  );
   result.steps.forEach((step, index) => {
     const child = parsed.children[index];
     t.same(
@@ -60,7 +64,6 @@ function sameTestPoints(t: Test, tap: string, result: ExerciseResult): void {
 }
 
 t.test('a newline in a check message cannot forge a TAP test point', async (t) => {
-
   faults.add();
   const result = JSON.parse(await readFile(path.join(packageRoot, 'test/fixtures/results/compile-error.json'), 'utf8')) as ExerciseResult;
   const check = result.steps[0]!.checks.find((one) => one.status !== 'pass')!;
@@ -69,13 +72,15 @@ t.test('a newline in a check message cannot forge a TAP test point', async (t) =
   check.title = `x\n${FORGED[0]}`;
   const tap = tapReport(result);
   // The message sits in the YAML block, where a reader takes it as text, whatever it holds.
-  sameTestPoints(t, tap, { ...result, steps: result.steps.map((step) => ({ ...step, checks: step.checks.map((one) => ({ ...one, title: one.title.replace(/\n/g, ' ') })) })) });
+  sameTestPoints(t, tap, {
+    ...result,
+    steps: result.steps.map((step) => ({ ...step, checks: step.checks.map((one) => ({ ...one, title: one.title.replace(/\n/g, ' ') })) })),
+  });
   const point = parseTap(tap).children[0]!.asserts.find((one) => one.name.startsWith('x ok 99'));
   t.equal(point?.diag?.message, check.message, 'the message reads back whole, as text');
 });
 
 t.test('on the real engine', async (t) => {
-
   faults.add();
   const engine = await realEngine(t);
   if (!engine) return;
@@ -96,10 +101,17 @@ t.test('on the real engine', async (t) => {
   t.equal(run.code, 0, `graded: kept-large passes every required check, and has no scratch part: ${run.stderr}`);
 
   const lines = [...run.stdout.split('\n'), ...run.stderr.split('\n')];
-  t.same(lines.filter((line) => STARTS_FORGED.test(line)), [], 'no line of stdout or stderr starts with a forged line');
+  t.same(
+    lines.filter((line) => STARTS_FORGED.test(line)),
+    [],
+    'no line of stdout or stderr starts with a forged line',
+  );
   t.notMatch(run.stdout + run.stderr, /\u2028|\u2029|\r/, 'no other line break either');
   t.ok(run.stderr.includes(`submission: ${top}/sub\\n${FORGED[1]}\\n${FORGED[2]}`), 'the folder is shown, its newlines as \\n');
-  t.ok(run.stderr.includes(`  ... warning: link\\n${FORGED[2]} is a link to /nowhere\\n${FORGED[1]}, outside the build context`), 'the link warning, on one line');
+  t.ok(
+    run.stderr.includes(`  ... warning: link\\n${FORGED[2]} is a link to /nowhere\\n${FORGED[1]}, outside the build context`),
+    'the link warning, on one line',
+  );
   t.ok(run.stderr.includes(`  ... warning: pipe\\n${FORGED[0]} is a fifo (named pipe): skipped`), 'the fifo warning, on one line');
   t.match(run.stderr, /^Score: 20\/28: every required check passed$/m, 'the real summary, which is not the forged one');
 
@@ -112,7 +124,11 @@ t.test('on the real engine', async (t) => {
   t.equal(junit.match(/<testcase /g)?.length, result.steps.flatMap((step) => step.checks).length, 'one testcase per check');
   const gradescope = JSON.parse(await readFile(path.join(out, 'gradescope.json'), 'utf8')) as { tests: { name: string }[] };
   t.equal(gradescope.tests.length, result.steps.flatMap((step) => step.checks).length, 'one Gradescope test per check');
-  t.same(gradescope.tests.filter((test) => test.name.includes('\n')), [], 'every Gradescope test name is one line');
+  t.same(
+    gradescope.tests.filter((test) => test.name.includes('\n')),
+    [],
+    'every Gradescope test name is one line',
+  );
   const html = await readFile(path.join(out, 'report.html'), 'utf8');
   t.notMatch(html, /<script/i, 'the page has no script');
 });

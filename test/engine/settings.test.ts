@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exercisesRoot } from '../../runner/paths.js';
@@ -40,7 +40,6 @@ function refused(t: Test, run: CliRun, message: string | RegExp): void {
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env: { GRADE_STATE_DIR: stateDir, ...env }, timeoutMs: 120_000 });
 
 t.test('DOCKER_HOST that is not a Docker engine', async (t) => {
-
   faults.add();
   const web = await webServer(t);
   const dir = t.testdir({});
@@ -50,16 +49,21 @@ t.test('DOCKER_HOST that is not a Docker engine', async (t) => {
 });
 
 t.test('DOCKER_HOST naming a host that does not resolve', async (t) => {
-
   faults.add();
   const result = await run(['multi', '--dir', t.testdir({})], { DOCKER_HOST: 'tcp://no-such-host.invalid:2375' });
-  refused(t, result, /grade: DOCKER_HOST=tcp:\/\/no-such-host\.invalid:2375 names host no-such-host\.invalid, which does not resolve \((ENOTFOUND|EAI_AGAIN)\)/);
+  refused(
+    t,
+    result,
+    /grade: DOCKER_HOST=tcp:\/\/no-such-host\.invalid:2375 names host no-such-host\.invalid, which does not resolve \((ENOTFOUND|EAI_AGAIN)\)/,
+  );
 });
 
 t.test('a malformed DOCKER_HOST says which schemes work', async (t) => {
-
   faults.add();
-  for (const [host, why] of [['banana://x', 'banana:// is not a scheme Docker uses'], ['tcp://', 'it names no host']]) {
+  for (const [host, why] of [
+    ['banana://x', 'banana:// is not a scheme Docker uses'],
+    ['tcp://', 'it names no host'],
+  ]) {
     const result = await run(['multi', '--dir', t.testdir({})], { DOCKER_HOST: host });
     refused(t, result, `grade: DOCKER_HOST=${host} is not an engine address: ${why}`);
     t.match(result.stderr, /unix:\/\/.*tcp:\/\/.*ssh:\/\/.*npipe:\/\/.* on Windows/);
@@ -68,7 +72,6 @@ t.test('a malformed DOCKER_HOST says which schemes work', async (t) => {
 });
 
 t.test('a malformed DOCKER_API_VERSION is refused before any request', async (t) => {
-
   faults.add();
   const web = await webServer(t);
   const result = await run(['multi', '--dir', t.testdir({})], { DOCKER_HOST: web.host, DOCKER_API_VERSION: 'banana' });
@@ -77,7 +80,6 @@ t.test('a malformed DOCKER_API_VERSION is refused before any request', async (t)
 });
 
 t.test('limits outside their bounds are refused before the engine sees them, in one line', async (t) => {
-
   faults.add();
   const web = await webServer(t);
   const dir = t.testdir({});
@@ -101,7 +103,6 @@ t.test('limits outside their bounds are refused before the engine sees them, in 
 });
 
 t.test('limits in a spec outside their bounds are spec errors at their line', async (t) => {
-
   faults.add();
   const base = t.testdir({ exercises: {}, submission: {} });
   const root = path.join(base, 'exercises');
@@ -119,19 +120,21 @@ const engine = await realEngine(t);
 if (engine) {
   const { cpus } = await engine.info();
 
-  t.test('more CPUs than the engine has: lowered to what it has, with one note', { skip: !cpus || cpus >= 64 ? `the engine has ${cpus} CPUs` : false }, async (t) => {
-
-    faults.add();
-    const asked = cpus! + 1;
-    const result = await run(['multi', '--dir', t.testdir({}), '--cpus', String(asked)]);
-    t.equal(result.code, 1, 'graded: the empty submission fails, nothing crashed');
-    const note = `cpus ${asked}: the engine has ${cpus} CPU${cpus === 1 ? '' : 's'}; using ${cpus}`;
-    t.equal(result.stdout.split(note).length - 1, 1, 'the note is printed once');
-    t.notMatch(result.stderr, STACK);
-  });
+  t.test(
+    'more CPUs than the engine has: lowered to what it has, with one note',
+    { skip: !cpus || cpus >= 64 ? `the engine has ${cpus} CPUs` : false },
+    async (t) => {
+      faults.add();
+      const asked = cpus! + 1;
+      const result = await run(['multi', '--dir', t.testdir({}), '--cpus', String(asked)]);
+      t.equal(result.code, 1, 'graded: the empty submission fails, nothing crashed');
+      const note = `cpus ${asked}: the engine has ${cpus} CPU${cpus === 1 ? '' : 's'}; using ${cpus}`;
+      t.equal(result.stdout.split(note).length - 1, 1, 'the note is printed once');
+      t.notMatch(result.stderr, STACK);
+    },
+  );
 
   t.test('the minimum memory is enough to build and grade the reference solution', async (t) => {
-
     faults.add();
     await mkdir(t.testdirName, { recursive: true });
     const dir = await standInSolution(path.join(t.testdirName, 'solution'));

@@ -56,7 +56,6 @@ t.test('a TCP endpoint that accepts and never answers', async (t) => {
   const env = { DOCKER_HOST: host, GRADE_STATE_DIR: stateDir };
 
   t.test('ends grading with exit 2 past --engine-timeout', async (t) => {
-
     faults.add();
     const run = await runCli(['multi', '--dir', dir, '--engine-timeout', '3s'], { env, timeoutMs: 120_000 });
     assertStalled(t, run, host);
@@ -64,7 +63,6 @@ t.test('a TCP endpoint that accepts and never answers', async (t) => {
   });
 
   t.test('ends grading with exit 2 past the default engine timeout', async (t) => {
-
     faults.add();
     const run = await runCli(['multi', '--dir', dir], { env, timeoutMs: 180_000 });
     assertStalled(t, run, host);
@@ -72,7 +70,6 @@ t.test('a TCP endpoint that accepts and never answers', async (t) => {
   });
 
   t.test('ends grade clean the same way', async (t) => {
-
     faults.add();
     const run = await runCli(['clean', '--engine-timeout', '2s'], { env, timeoutMs: 120_000 });
     assertStalled(t, run, host);
@@ -112,11 +109,11 @@ if (main && !problem) {
   const hello = 'int main(void) { return 0; }\n';
 
   t.test('an engine stopped while a build is in progress', async (t) => {
-
     faults.add();
     const dir = await submission(t, {
       'hello.c': hello,
-      Dockerfile: 'FROM grade-fixture/runtime AS build\nRUN echo stalled-build && sleep 120\nCOPY hello.c /app/\n\nFROM grade-fixture/runtime\nCOPY --from=build /app/hello.c /app/\n',
+      Dockerfile:
+        'FROM grade-fixture/runtime AS build\nRUN echo stalled-build && sleep 120\nCOPY hello.c /app/\n\nFROM grade-fixture/runtime\nCOPY --from=build /app/hello.c /app/\n',
     });
     const running = startCli(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '5s'], { env, timeoutMs: 300_000 });
     await underway((container) => container.Command.includes('stalled-build'), running.done);
@@ -130,7 +127,6 @@ if (main && !problem) {
   });
 
   t.test('an engine stopped while a container runs', async (t) => {
-
     faults.add();
     const dir = await submission(t, {
       'hello.c': hello,
@@ -150,15 +146,17 @@ if (main && !problem) {
     t.notMatch(run.stdout, /^Score:/m);
   });
 
-  t.test('a build or run timeout while the engine is silent is the engine\'s fault', async (t) => {
-
+  t.test("a build or run timeout while the engine is silent is the engine's fault", async (t) => {
     faults.add();
     // The engine timeout is long here, so the build's or run's own timeout fires first.
     const build = await submission(t, {
       'hello.c': hello,
       Dockerfile: 'FROM grade-fixture/runtime AS build\nRUN echo timeout-build && sleep 120\nCOPY hello.c /app/\n',
     });
-    let running = startCli(['multi', '--dir', build, '--build-network', 'none', '--build-timeout', '10s', '--engine-timeout', '10m'], { env, timeoutMs: 300_000 });
+    let running = startCli(['multi', '--dir', build, '--build-network', 'none', '--build-timeout', '10s', '--engine-timeout', '10m'], {
+      env,
+      timeoutMs: 300_000,
+    });
     await underway((container) => container.Command.includes('timeout-build'), running.done);
     second.stall();
     let run = await running.done;
@@ -188,7 +186,6 @@ if (main && !problem) {
     });
 
     t.test('SIGTERM: cleanup is given a few seconds, then the process leaves saying grade clean', async (t) => {
-
       faults.add();
       const dir = await submission(t, stalledBuild('signal-once'));
       const running = startCli(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '10m'], { env, timeoutMs: 300_000 });
@@ -209,7 +206,6 @@ if (main && !problem) {
     });
 
     t.test('a second SIGINT leaves at once, saying grade clean', async (t) => {
-
       faults.add();
       const dir = await submission(t, stalledBuild('signal-twice'));
       const running = startCli(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '10m'], { env, timeoutMs: 300_000 });

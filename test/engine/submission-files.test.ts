@@ -8,11 +8,12 @@ import t, { type Test } from 'tap';
 import type { DockerEngine, Limits } from '../../runner/engine/engine.js';
 import { resolveLimits } from '../../runner/spec/limits.js';
 import { exercisesRoot } from '../../runner/paths.js';
-import type { CheckResult, ExerciseResult } from '../../runner/results.js';
+import type { ExerciseResult } from '../../runner/results.js';
 import { grade, type RunEvent } from '../../runner/grading/run.js';
 import { loadExercise } from '../../runner/spec/loader.js';
 import { runCli } from '../support/cli.js';
 import { faultSuite, realEngine, standInSolution, submissions, testLimits } from '../support/engine.js';
+import { checkOf } from '../support/results.js';
 
 const faults = faultSuite(t, import.meta.filename);
 
@@ -20,7 +21,13 @@ const engine = await realEngine(t);
 const TOKEN = 'grade-secret-token-5be0f2c917';
 const OUT = 'is a link out of the folder being graded; the grader reads only files inside it: copy the file in instead of linking to it';
 
-const limits: Limits = resolveLimits({ buildNetwork: 'none', runTimeoutMs: 5000, buildTimeoutMs: 60_000, memoryBytes: 256 * 1024 * 1024, outputBytes: 64 * 1024 });
+const limits: Limits = resolveLimits({
+  buildNetwork: 'none',
+  runTimeoutMs: 5000,
+  buildTimeoutMs: 60_000,
+  memoryBytes: 256 * 1024 * 1024,
+  outputBytes: 64 * 1024,
+});
 
 if (engine) {
   const exercise = await loadExercise(path.join(exercisesRoot, 'multi'));
@@ -33,17 +40,14 @@ if (engine) {
     const events: RunEvent[] = [];
     const result = await grade({ exercise, submissionDir: dir, engine: engine as DockerEngine, limits: gradeLimits, onEvent: (event) => events.push(event) });
     t.same(await (engine as DockerEngine).listOurs(`grade.run=${result.runId}`), { containers: [], images: [] }, 'nothing of this run is left behind');
-    t.same(events.filter((event) => event.type === 'cleanup-problem'), [], 'cleanup had no problem');
+    t.same(
+      events.filter((event) => event.type === 'cleanup-problem'),
+      [],
+      'cleanup had no problem',
+    );
     t.notOk(JSON.stringify(events).includes(TOKEN), 'no progress event carries the token');
     return result;
   }
-
-  const check = (result: ExerciseResult, id: string): CheckResult => {
-    const [stepId, checkId] = id.split('/');
-    const found = result.steps.find((step) => step.id === stepId)?.checks.find((one) => one.id === checkId);
-    if (!found) throw new Error(`no check ${id}`);
-    return found;
-  };
 
   /** kept-large (a passing submission) with its Dockerfile replaced by `make`. */
   async function submissionWith(name: string, make: (dockerfile: string) => Promise<void>): Promise<string> {
@@ -58,7 +62,12 @@ if (engine) {
   /** How large-builds (from Dockerfile.large, a plain file) ends: it passes unless the context is too big. */
   const largeBuilds = { status: 'pass' } as const;
 
-  const hostileDockerfiles: { name: string; make: (dockerfile: string) => Promise<void>; reason: string | RegExp; large?: { status: string; message?: RegExp } }[] = [
+  const hostileDockerfiles: {
+    name: string;
+    make: (dockerfile: string) => Promise<void>;
+    reason: string | RegExp;
+    large?: { status: string; message?: RegExp };
+  }[] = [
     { name: 'a FIFO', make: async (file) => void execFileSync('mkfifo', [file]), reason: 'Dockerfile is a fifo (named pipe): not a regular file' },
     { name: 'a link to /dev/zero', make: (file) => symlink('/dev/zero', file), reason: `Dockerfile ${OUT}` },
     {
@@ -85,10 +94,10 @@ if (engine) {
       t.ok(grown < 200 * 1024 * 1024, `the grader grew by ${Math.round(grown / 1048576)} MiB`);
 
       for (const id of ['large-small/multi-stage', 'large-small/small-builds', 'target-stage/target-builds']) {
-        t.match(check(result, id), { status: 'fail', message: reason }, id);
+        t.match(checkOf(result, id), { status: 'fail', message: reason }, id);
       }
-      t.match(check(result, 'compile-hello/compiles-cleanly'), { status: /fail|skip/, message: reason }, 'the toolchain is read from the same Dockerfile');
-      t.match(check(result, 'large-small/large-builds'), large, 'Dockerfile.large, a plain file, is built as usual');
+      t.match(checkOf(result, 'compile-hello/compiles-cleanly'), { status: /fail|skip/, message: reason }, 'the toolchain is read from the same Dockerfile');
+      t.match(checkOf(result, 'large-small/large-builds'), large, 'Dockerfile.large, a plain file, is built as usual');
       t.equal(result.passed, false);
       t.notOk(JSON.stringify(result).includes(TOKEN), 'the token is nowhere in the result');
       t.notOk(JSON.stringify(result).includes(secretFile), 'nor is the path of the file outside');
@@ -96,11 +105,22 @@ if (engine) {
   }
 
   t.test('every report and both output streams of the CLI stay free of a file outside', { timeout: 300_000 }, async (t) => {
-
     faults.add();
     const dir = await submissionWith('cli-token', (file) => symlink(secretFile, file));
     const out = path.join(t.testdir({}), 'reports');
-    const run = await runCli(['multi', '--dir', dir, '--build-network', 'none', '--run-timeout', '5s', '--out', out, '--report', 'tap,html,json,junit,gradescope,classroom']);
+    const run = await runCli([
+      'multi',
+      '--dir',
+      dir,
+      '--build-network',
+      'none',
+      '--run-timeout',
+      '5s',
+      '--out',
+      out,
+      '--report',
+      'tap,html,json,junit,gradescope,classroom',
+    ]);
     t.equal(run.code, 1, run.stderr);
     t.match(run.stdout, `Dockerfile ${OUT}`);
     t.notOk(run.stdout.includes(TOKEN), 'stdout');
@@ -114,7 +134,6 @@ if (engine) {
   });
 
   t.test('--dir through a link grades the folder it points to: full marks, as the folder itself', { timeout: 900_000 }, async (t) => {
-
     faults.add();
     const base = t.testdir({});
     const solution = await standInSolution(path.join(base, 'solution'));

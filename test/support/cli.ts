@@ -16,13 +16,15 @@ interface CliOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   timeoutMs?: number;
+  /** Options for node itself, before the command's path (e.g. `--import` a hook). */
+  nodeOptions?: string[];
 }
 
 /** Starts `grade` and hands back the child too, for tests that signal it. */
 export function startCli(args: string[], options: CliOptions = {}): { child: ChildProcess; done: Promise<CliRun> } {
   let child!: ChildProcess;
   const done = new Promise<CliRun>((resolve, reject) => {
-    child = spawn(process.execPath, [cliPath, ...args], {
+    child = spawn(process.execPath, [...(options.nodeOptions ?? []), cliPath, ...args], {
       cwd: options.cwd ?? packageRoot,
       env: { ...process.env, FORCE_COLOR: undefined, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

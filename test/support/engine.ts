@@ -2,7 +2,7 @@
 // in CI (CI=true), where a skipped Docker test would hide that nothing was tested.
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DockerodeEngine } from '../../runner/engine/dockerode.js';
+import { DockerodeEngine } from '../../runner/engine/dockerode/index.js';
 import { resolveLimits } from '../../runner/spec/limits.js';
 import { packageRoot } from '../../runner/paths.js';
 

@@ -2,8 +2,22 @@
 // recorded, and what the code under test created (built images, started containers) is tracked
 // against what it removed, so a test can assert nothing was left behind.
 import type {
-  BuildOutcome, BuildRequest, BuildStep, CapturedOutput, ContainerState, DockerEngine, EngineInfo, ImageInfo,
-  Labels, Limits, OurObjects, ProcessList, PullProgress, RunOutcome, RunRequest, StartRequest,
+  BuildOutcome,
+  BuildRequest,
+  BuildStep,
+  CapturedOutput,
+  ContainerState,
+  DockerEngine,
+  EngineInfo,
+  ImageInfo,
+  Labels,
+  Limits,
+  OurObjects,
+  ProcessList,
+  PullProgress,
+  RunOutcome,
+  RunRequest,
+  StartRequest,
 } from '../../runner/engine/engine.js';
 import { DEFAULT_LIMITS } from '../../runner/spec/limits.js';
 
@@ -65,8 +79,7 @@ export interface ContainerScript {
   listing?: string[];
 }
 
-const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
-  JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 export class FakeEngine implements DockerEngine {
   /** Every call, in order, with its first argument. */
@@ -179,9 +192,9 @@ export class FakeEngine implements DockerEngine {
     this.builds.push(request);
     request.context.resume();
     const answer =
-      this.buildAnswers.find(({ match }) =>
-        (match.dockerfile === undefined || match.dockerfile === request.dockerfile) &&
-        (match.target === undefined || match.target === request.target),
+      this.buildAnswers.find(
+        ({ match }) =>
+          (match.dockerfile === undefined || match.dockerfile === request.dockerfile) && (match.target === undefined || match.target === request.target),
       )?.answer ?? {};
     const outcome = buildOutcome(answer.outcome);
     if (outcome.ok) {
@@ -195,8 +208,8 @@ export class FakeEngine implements DockerEngine {
   async run(request: RunRequest): Promise<RunOutcome> {
     this.record('run', request);
     this.runs.push(request);
-    const answer = this.runAnswers.find(({ match }) =>
-      (match.image === undefined || match.image === request.image) && (match.cmd === undefined || sameList(match.cmd, request.cmd)),
+    const answer = this.runAnswers.find(
+      ({ match }) => (match.image === undefined || match.image === request.image) && (match.cmd === undefined || sameList(match.cmd, request.cmd)),
     )?.answer;
     return typeof answer === 'function' ? answer(request) : runOutcome(answer);
   }

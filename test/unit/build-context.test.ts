@@ -78,15 +78,7 @@ t.test('the same folder always gives the same, sorted archive', async (t) => {
 t.test('.dockerignore: folder pattern, glob, ** and a ! exception', async (t) => {
   const dir = t.testdir({
     Dockerfile: 'FROM alpine\n',
-    '.dockerignore': [
-      '# build output',
-      'build/',
-      '*.log',
-      '**/*.tmp',
-      'node_modules',
-      '!node_modules/keep/index.js',
-      '',
-    ].join('\n'),
+    '.dockerignore': ['# build output', 'build/', '*.log', '**/*.tmp', 'node_modules', '!node_modules/keep/index.js', ''].join('\n'),
     build: { 'out.bin': 'binary', nested: { 'more.bin': 'binary' } },
     'app.log': 'root log',
     'x.tmp': 'root tmp',
@@ -163,15 +155,14 @@ t.test('too many bytes stops the walk with the figures', async (t) => {
   t.equal(result.bytes, 162, 'exactly at the limit is fine');
 });
 
-t.test('a huge file is refused from its size, without being read', async (t) => {
+t.test('a huge file is refused from its size, without being read', { timeout: 10_000 }, async (t) => {
   const dir = t.testdir({ Dockerfile: 'FROM alpine\n', 'huge.bin': '' });
   // Sparse: 64 GiB on paper, nothing on disk; reading it would take minutes and exhaust memory.
   truncateSync(path.join(dir, 'huge.bin'), 64 * 1024 ** 3);
-  const started = Date.now();
+  // Refused from lstat alone: reading 64 GiB would run far past this test's timeout.
   await t.rejects(packed(dir, { limits: { maxBytes: 1024 * 1024, maxFiles: 100 } }), {
     message: /larger than 1\.05MB \(1048576 bytes\): it reached 68\.7GB \(68719476748 bytes\) at huge\.bin/,
   });
-  t.ok(Date.now() - started < 5000, 'answered at once');
 });
 
 t.test('a link inside the folder is packed as a link', async (t) => {
@@ -193,8 +184,8 @@ t.test('a link inside the folder is packed as a link', async (t) => {
 t.test('a link out of the folder is packed as a link, with a warning, never followed', async (t) => {
   const dir = t.testdir({
     Dockerfile: 'FROM alpine\n',
-    'passwd': t.fixture('symlink', '/etc/passwd'),
-    sub: { 'escape': t.fixture('symlink', '../../outside.txt') },
+    passwd: t.fixture('symlink', '/etc/passwd'),
+    sub: { escape: t.fixture('symlink', '../../outside.txt') },
   });
   const { result, byName } = await packed(dir);
 
@@ -372,7 +363,7 @@ t.test('names with newlines stay on one line in warnings and errors, and are pac
     Dockerfile: 'FROM alpine\n',
     [forged]: 'a file',
     // A slash cannot be in a name, but it can be in a link's target.
-    [`link\n::error::forged`]: t.fixture('symlink', '/etc\nScore: 28/28'),
+    'link\n::error::forged': t.fixture('symlink', '/etc\nScore: 28/28'),
   });
   execFileSync('mkfifo', [path.join(dir, `pipe\nok 98 - forged`)]);
   const { result, names } = await packed(dir);

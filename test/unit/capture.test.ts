@@ -48,12 +48,16 @@ t.test('a cut inside a UTF-8 character keeps only whole characters', async (t) =
 
 t.test('invalid UTF-8 is marked binary and shown with replacement characters', async (t) => {
   t.same(capture(100, Buffer.from([0x41, 0xff, 0xfe, 0x42])), { text: 'A\uFFFD\uFFFDB', bytes: 4, truncated: false, binary: true });
-  t.same(capture(100, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0xc3])), {
-    text: '\u007fELF\u0002\u0001\u0001\u0000\uFFFD',
-    bytes: 9,
-    truncated: false,
-    binary: true,
-  }, 'an incomplete character at the very end of untruncated output is binary');
+  t.same(
+    capture(100, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0xc3])),
+    {
+      text: '\u007fELF\u0002\u0001\u0001\u0000\uFFFD',
+      bytes: 9,
+      truncated: false,
+      binary: true,
+    },
+    'an incomplete character at the very end of untruncated output is binary',
+  );
   const cutBinary = capture(3, Buffer.from([0x80, 0x80, 0x41, 0x42]));
   t.equal(cutBinary.binary, true, 'invalid bytes before a cut stay binary');
   t.equal(cutBinary.truncated, true);

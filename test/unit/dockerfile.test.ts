@@ -56,14 +56,17 @@ t.test('the multi-stage exercise Dockerfile', async (t) => {
   const [build, final] = df.stages;
   t.match(build, { index: 0, name: 'build', base: 'alpine:3.5', line: 1, endLine: 8 });
   t.equal(build?.baseStage, undefined);
-  t.same(build?.instructions.map((i) => [i.keyword, i.line, i.endLine]), [
-    ['RUN', 2, 3],
-    ['RUN', 4, 4],
-    ['WORKDIR', 5, 5],
-    ['COPY', 6, 6],
-    ['RUN', 7, 7],
-    ['RUN', 8, 8],
-  ]);
+  t.same(
+    build?.instructions.map((i) => [i.keyword, i.line, i.endLine]),
+    [
+      ['RUN', 2, 3],
+      ['RUN', 4, 4],
+      ['WORKDIR', 5, 5],
+      ['COPY', 6, 6],
+      ['RUN', 7, 7],
+      ['RUN', 8, 8],
+    ],
+  );
   // Docker drops the backslash and appends the next line as written, indentation included.
   t.equal(build?.instructions[0]?.args, 'apk update &&     apk add --update alpine-sdk');
   t.equal(build?.instructions[0]?.json, undefined);
@@ -82,23 +85,17 @@ t.test('the multi-stage exercise Dockerfile', async (t) => {
   t.same(remoteSources(df), []);
   t.equal(
     toolchainText(df),
-    'FROM alpine:3.5 AS build\n' +
-      'RUN apk update && \\\n' +
-      '    apk add --update alpine-sdk\n' +
-      'RUN mkdir /app\n' +
-      'WORKDIR /app\n',
+    'FROM alpine:3.5 AS build\n' + 'RUN apk update && \\\n' + '    apk add --update alpine-sdk\n' + 'RUN mkdir /app\n' + 'WORKDIR /app\n',
   );
 });
 
 t.test('the scratch exercise Dockerfile', async (t) => {
   const df = parseDockerfile(SCRATCH);
   const [build, final] = df.stages;
-  t.same(build?.instructions.map((i) => i.json), [
-    ['apk', 'update'],
-    ['apk', 'add', '--update', 'alpine-sdk'],
-    undefined,
-    ['gcc', '-static', 'sleep.c', '-o', 'sleep'],
-  ]);
+  t.same(
+    build?.instructions.map((i) => i.json),
+    [['apk', 'update'], ['apk', 'add', '--update', 'alpine-sdk'], undefined, ['gcc', '-static', 'sleep.c', '-o', 'sleep']],
+  );
   t.equal(build?.instructions[0]?.args, '["apk", "update"]');
   t.match(final, { index: 1, base: 'scratch', line: 7, endLine: 9 });
   t.same(final?.instructions[1]?.json, ['/sleep']);
@@ -146,8 +143,7 @@ COPY --from=1 /app /app3
   t.equal(resolveStageRef(df, '7', 3), undefined, 'no such stage');
   t.equal(resolveStageRef(df, 'nginx:1.25', 2), undefined, 'an image is not a stage');
   t.same(finalStageCopiesFrom(df), [0, 1], 'deduplicated, in order of first use');
-  t.same(externalBaseImages(df), ['golang:1.22', 'alpine', 'later', 'nginx:1.25'],
-    'a name not yet defined is looked up as an image; numeric refs never are');
+  t.same(externalBaseImages(df), ['golang:1.22', 'alpine', 'later', 'nginx:1.25'], 'a name not yet defined is looked up as an image; numeric refs never are');
 });
 
 t.test('flags before the operands', async (t) => {
@@ -193,7 +189,14 @@ from alpine
   Run echo hi # not a comment
 cmd ["sh"]
 `);
-  t.same(df.instructions.map((i) => [i.keyword, i.line]), [['FROM', 2], ['RUN', 3], ['CMD', 4]]);
+  t.same(
+    df.instructions.map((i) => [i.keyword, i.line]),
+    [
+      ['FROM', 2],
+      ['RUN', 3],
+      ['CMD', 4],
+    ],
+  );
   t.equal(df.instructions[1]?.args, 'echo hi # not a comment');
 });
 
@@ -243,10 +246,18 @@ t.test('errors name the cause and the line', async (t) => {
     ['only comments', '# nothing\n\n', undefined, /no instructions/],
     ['only ARGs', 'ARG A=1\nARG B\n', 2, /^Dockerfile:2: no FROM instruction/],
     ['instruction before FROM', 'ARG V=1\n\nRUN echo hi\nFROM alpine\n', 3, /^Dockerfile:3: RUN comes before the first FROM/],
-    ['unknown instruction', `${MULTI_STAGE.split('\n').slice(0, 8).join('\n')}\nCOPPY x y\n`, 9,
-      /^Dockerfile:9: unknown instruction "COPPY" \(did you mean COPY\?\)$/],
-    ['forgotten continuation', 'FROM alpine\nRUN apk update &&\n    apk add gcc\n', 3,
-      /^Dockerfile:3: unknown instruction "apk" \(if this line continues the instruction above, end the line before it with \\\)$/],
+    [
+      'unknown instruction',
+      `${MULTI_STAGE.split('\n').slice(0, 8).join('\n')}\nCOPPY x y\n`,
+      9,
+      /^Dockerfile:9: unknown instruction "COPPY" \(did you mean COPY\?\)$/,
+    ],
+    [
+      'forgotten continuation',
+      'FROM alpine\nRUN apk update &&\n    apk add gcc\n',
+      3,
+      /^Dockerfile:3: unknown instruction "apk" \(if this line continues the instruction above, end the line before it with \\\)$/,
+    ],
     ['FROM without image', 'FROM alpine\nRUN true\nFROM\n', 3, /^Dockerfile:3: FROM has no image/],
     ['FROM with only flags', 'FROM --platform=linux/amd64\n', 1, /^Dockerfile:1: FROM has no image/],
     ['AS without a name', 'FROM alpine AS\n', 1, /^Dockerfile:1: FROM alpine AS has no stage name/],
@@ -284,8 +295,11 @@ FROM $NEVER_DECLARED
 `);
   t.equal(df.globalArgs.length, 4);
   t.equal(df.stages[0]?.base, '$BASE:${TAG}', 'the base is kept as written');
-  t.same(externalBaseImages(df), ['docker.io/library/alpine:3.19', 'busybox', 'docker.io/library/nginx:1.25'],
-    'deduplicated, scratch excluded, unresolved references left out');
+  t.same(
+    externalBaseImages(df),
+    ['docker.io/library/alpine:3.19', 'busybox', 'docker.io/library/nginx:1.25'],
+    'deduplicated, scratch excluded, unresolved references left out',
+  );
 
   const shell = parseDockerfile(`ARG REPO=library
 ARG SET=yes EMPTY=
@@ -301,8 +315,11 @@ FROM $LITERAL/a
 FROM $ESCAPED/b
 FROM "\${REPO}/c"
 `);
-  t.same(externalBaseImages(shell), ['alpine', 'busybox', 'debian', 'ubuntu', 'quay.io/"team"', 'host\\path', 'library/c'],
-    'shell rules: :+ :- - +, quotes and escapes; single-quoted and escaped $ stay unresolved');
+  t.same(
+    externalBaseImages(shell),
+    ['alpine', 'busybox', 'debian', 'ubuntu', 'quay.io/"team"', 'host\\path', 'library/c'],
+    'shell rules: :+ :- - +, quotes and escapes; single-quoted and escaped $ stay unresolved',
+  );
 
   const named = parseDockerfile('ARG STAGE=build\nFROM alpine AS build\nFROM $STAGE\n');
   t.equal(named.stages[1]?.baseStage, 0, 'a base naming a stage through an ARG is that stage');
@@ -322,13 +339,16 @@ ADD <<EOF /etc/motd
 hello
 EOF
 `);
-  t.same(remoteSources(df).map(({ instruction, url }) => [instruction.line, url]), [
-    [2, 'https://example.com/tool.tar.gz'],
-    [3, 'HTTP://EXAMPLE.COM/a'],
-    [4, 'git@github.com:user/repo.git'],
-    [5, 'git://example.com/repo'],
-    [6, 'https://github.com/user/repo.git#v1'],
-  ]);
+  t.same(
+    remoteSources(df).map(({ instruction, url }) => [instruction.line, url]),
+    [
+      [2, 'https://example.com/tool.tar.gz'],
+      [3, 'HTTP://EXAMPLE.COM/a'],
+      [4, 'git@github.com:user/repo.git'],
+      [5, 'git://example.com/repo'],
+      [6, 'https://github.com/user/repo.git#v1'],
+    ],
+  );
 });
 
 t.test('heredocs are bodies, not instructions', async (t) => {
@@ -387,15 +407,23 @@ FROM debian AS docs
 RUN apt-get update
 CMD ["true"]
 `);
-  t.equal(toolchainText(df), '# syntax=docker/dockerfile:1\nARG VERSION=3.19\n\nFROM alpine:$VERSION AS tools\nRUN apk add gcc\n',
-    'ends at the last instruction before ADD, without the comment introducing it');
-  t.equal(toolchainText(df, 1),
+  t.equal(
+    toolchainText(df),
+    '# syntax=docker/dockerfile:1\nARG VERSION=3.19\n\nFROM alpine:$VERSION AS tools\nRUN apk add gcc\n',
+    'ends at the last instruction before ADD, without the comment introducing it',
+  );
+  t.equal(
+    toolchainText(df, 1),
     '# syntax=docker/dockerfile:1\nARG VERSION=3.19\n\n' +
       'FROM alpine:$VERSION AS tools\nRUN apk add gcc\n# now the sources\nADD src.tar /src\nRUN make\n' +
       'FROM tools AS test\nRUN apk add check\n',
-    'a stage built on another includes that stage whole');
-  t.equal(toolchainText(df, 2), '# syntax=docker/dockerfile:1\nARG VERSION=3.19\n\nFROM debian AS docs\nRUN apt-get update\nCMD ["true"]\n',
-    'a stage without COPY or ADD is kept whole');
+    'a stage built on another includes that stage whole',
+  );
+  t.equal(
+    toolchainText(df, 2),
+    '# syntax=docker/dockerfile:1\nARG VERSION=3.19\n\nFROM debian AS docs\nRUN apt-get update\nCMD ["true"]\n',
+    'a stage without COPY or ADD is kept whole',
+  );
   t.equal(toolchainText(parseDockerfile('FROM alpine\nCOPY . /')), 'FROM alpine\n', 'ends with a newline even when the file does not');
   t.throws(() => toolchainText(df, 3), RangeError);
 });

@@ -3,7 +3,7 @@
 // reports an engine that answers no ping.
 import t from 'tap';
 import { answersWithin, boundRequests, describeRequest, EngineClock, EngineStall, watchEngine } from '../../runner/engine/bounds.js';
-import { asEngineError } from '../../runner/engine/dockerode.js';
+import { asEngineError } from '../../runner/engine/dockerode/index.js';
 import { EngineError } from '../../runner/engine/engine.js';
 
 type Callback = (error: (Error & { statusCode?: number }) | null, data: unknown) => void;
@@ -26,7 +26,9 @@ t.test('a short request without an answer fails as a stall, and is aborted', asy
   const { modem, requests } = scriptedModem();
   const clock = new EngineClock(200);
   boundRequests(modem, clock);
-  const failure = (await dialed(modem, { path: '/containers/3f2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708/json', method: 'GET' }).catch((error: unknown) => error)) as EngineStall;
+  const failure = (await dialed(modem, { path: '/containers/3f2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708/json', method: 'GET' }).catch(
+    (error: unknown) => error,
+  )) as EngineStall;
   t.type(failure, EngineStall);
   t.equal(failure.message, 'GET /containers/3f2a1b4c5d6e/json got no answer within 0.2 s');
   t.equal(requests[0]!.options.abortSignal?.aborted, true, 'the request itself was aborted');
@@ -76,7 +78,10 @@ t.test('long requests are left to their own limits and the watchdog', async (t) 
   }
   await new Promise((resolve) => setTimeout(resolve, 200));
   t.equal(requests.length, 4);
-  t.ok(requests.every((request) => request.options.abortSignal === undefined), 'not bounded by the request timeout');
+  t.ok(
+    requests.every((request) => request.options.abortSignal === undefined),
+    'not bounded by the request timeout',
+  );
 });
 
 t.test('the watchdog reports an engine that answers no ping, and only then', async (t) => {
@@ -88,7 +93,12 @@ t.test('the watchdog reports an engine that answers no ping, and only then', asy
   t.ok(clock.isSilent);
 
   let stalls = 0;
-  const stop = watchEngine(async () => undefined, new EngineClock(300), 'pings during the run', () => stalls++);
+  const stop = watchEngine(
+    async () => undefined,
+    new EngineClock(300),
+    'pings during the run',
+    () => stalls++,
+  );
   await new Promise((resolve) => setTimeout(resolve, 900));
   stop();
   t.equal(stalls, 0, 'an answering engine is never reported');

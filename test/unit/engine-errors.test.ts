@@ -1,7 +1,7 @@
 // How engine trouble is told apart from a submission's fault: each transport or engine failure
 // becomes an EngineError whose message names the cause and whose advice says what to do.
 import t from 'tap';
-import { apiVersionProblem, asEngineError, DockerodeEngine, dockerHostProblem, engineMessage } from '../../runner/engine/dockerode.js';
+import { apiVersionProblem, asEngineError, DockerodeEngine, dockerHostProblem, engineMessage } from '../../runner/engine/dockerode/index.js';
 import { EngineStall } from '../../runner/engine/bounds.js';
 import { EngineError } from '../../runner/engine/engine.js';
 
@@ -14,7 +14,11 @@ t.test('transport failures become EngineErrors with advice', async (t) => {
     [{ code: 'EACCES' }, /permission denied on the Docker socket/, /docker group/],
     [{ code: 'ECONNRESET' }, /went away during grading \(ECONNRESET\)/, /has not restarted/],
     [{ message: 'socket hang up' }, /went away during grading/, /grade again/],
-    [{ statusCode: 400, json: { message: 'client version 1.99 is too new. Maximum supported API version is 1.41' } }, /refused our API version/, /DOCKER_API_VERSION/],
+    [
+      { statusCode: 400, json: { message: 'client version 1.99 is too new. Maximum supported API version is 1.41' } },
+      /refused our API version/,
+      /DOCKER_API_VERSION/,
+    ],
     [{ statusCode: 500, json: { message: 'write /var/lib/docker/tmp/x: no space left on device' } }, /ran out of disk space/, /docker system prune/],
   ];
   for (const [fields, message, advice] of cases) {
@@ -30,7 +34,10 @@ t.test('a submission-level API error is passed through unchanged', async (t) => 
   const notFound = failure({ statusCode: 404, json: { message: 'No such image: grade-x:latest' } });
   t.equal(asEngineError(notFound), notFound);
   t.equal(engineMessage(notFound), 'No such image: grade-x:latest');
-  t.equal(engineMessage(failure({ message: '(HTTP code 500) server error - Get "https://registry-1.docker.io/v2/": no such host' })), 'Get "https://registry-1.docker.io/v2/": no such host');
+  t.equal(
+    engineMessage(failure({ message: '(HTTP code 500) server error - Get "https://registry-1.docker.io/v2/": no such host' })),
+    'Get "https://registry-1.docker.io/v2/": no such host',
+  );
 });
 
 t.test('a host name that does not resolve is named, with the fix', async (t) => {
@@ -73,13 +80,20 @@ t.test('DOCKER_API_VERSION must look like a version', async (t) => {
 t.test('a malformed DOCKER_HOST or DOCKER_API_VERSION is refused before any request', async (t) => {
   const saved = { host: process.env.DOCKER_HOST, version: process.env.DOCKER_API_VERSION };
   t.teardown(() => {
-    for (const [key, value] of [['DOCKER_HOST', saved.host], ['DOCKER_API_VERSION', saved.version]] as const) {
+    for (const [key, value] of [
+      ['DOCKER_HOST', saved.host],
+      ['DOCKER_API_VERSION', saved.version],
+    ] as const) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
   });
   process.env.DOCKER_HOST = 'banana://x';
-  t.throws(() => new DockerodeEngine(), { name: 'EngineError', message: 'DOCKER_HOST=banana://x is not an engine address: banana:// is not a scheme Docker uses', advice: /unix:\/\/.*tcp:\/\/.*ssh:\/\/.*npipe:\/\/.*Windows/ });
+  t.throws(() => new DockerodeEngine(), {
+    name: 'EngineError',
+    message: 'DOCKER_HOST=banana://x is not an engine address: banana:// is not a scheme Docker uses',
+    advice: /unix:\/\/.*tcp:\/\/.*ssh:\/\/.*npipe:\/\/.*Windows/,
+  });
   delete process.env.DOCKER_HOST;
   process.env.DOCKER_API_VERSION = 'banana';
   t.throws(() => new DockerodeEngine(), { name: 'EngineError', message: 'DOCKER_API_VERSION=banana: expected a version such as 1.41' });

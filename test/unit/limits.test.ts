@@ -1,16 +1,27 @@
-// The bounds of the limits: one table that the flags, the spec's `limits:` and the README follow;
-// values outside it are refused with the value, the bound, why, and what to write instead.
+// The limits table: the one source the flags, the usage text, the spec's `limits:` and the README
+// are made from; values outside its bounds are refused with the value, the bound, why, and the fix.
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import {
-  DEFAULT_LIMITS, ENGINE_TIMEOUT, fitToEngine, formatBound, LIMIT_BOUNDS, limitShape, outOfBounds, resolveLimits, type BoundedLimit,
+  DEFAULT_LIMITS,
+  fitToEngine,
+  formatBound,
+  LIMIT_TABLE,
+  limitShape,
+  limitSpecFields,
+  limitsFromSpec,
+  outOfBounds,
+  resolveLimits,
+  type BoundedLimit,
 } from '../../runner/spec/limits.js';
+import { flagDescription, flagRows, isBounded, limitKeys, limitsReadmeTable } from '../../runner/spec/limit-table.js';
+import { DEFAULT_ENGINE_TIMEOUT_MS } from '../../runner/engine/engine.js';
 import { packageRoot } from '../../runner/paths.js';
 import { Cursor, INVALID } from '../../runner/spec/shapes.js';
 
-const keys = Object.keys(LIMIT_BOUNDS) as BoundedLimit[];
+const keys = limitKeys.filter((key): key is BoundedLimit => isBounded(LIMIT_TABLE[key]));
 
 /** A spec value read through the limit's shape: the value, or the issue reported. */
 function specValue(key: BoundedLimit, text: string): number | string {
@@ -22,17 +33,33 @@ function specValue(key: BoundedLimit, text: string): number | string {
 }
 
 t.test('every default lies inside its bounds', async (t) => {
+  t.same(keys, ['runTimeoutMs', 'buildTimeoutMs', 'memoryBytes', 'pids', 'cpus', 'outputBytes', 'engineTimeoutMs']);
   for (const key of keys) {
-    const { min, max } = LIMIT_BOUNDS[key];
-    t.ok(min <= DEFAULT_LIMITS[key] && DEFAULT_LIMITS[key] <= max, `${key}: ${min} <= ${DEFAULT_LIMITS[key]} <= ${max}`);
+    const { min, max, default: value } = LIMIT_TABLE[key];
+    t.ok(min <= value && value <= max, `${key}: ${min} <= ${value} <= ${max}`);
   }
-  t.ok(ENGINE_TIMEOUT.min <= ENGINE_TIMEOUT.defaultMs && ENGINE_TIMEOUT.defaultMs <= ENGINE_TIMEOUT.max);
-  t.equal(ENGINE_TIMEOUT.defaultMs, 30_000, 'the engine timeout the issue asks for');
+  t.equal(LIMIT_TABLE.engineTimeoutMs.default, 30_000, 'the engine timeout the issue asks for');
+  t.equal(LIMIT_TABLE.engineTimeoutMs.default, DEFAULT_ENGINE_TIMEOUT_MS, "the engine's own fallback agrees");
+  t.same(
+    DEFAULT_LIMITS,
+    {
+      runTimeoutMs: 30_000,
+      buildTimeoutMs: 300_000,
+      memoryBytes: 512 * 1024 * 1024,
+      pids: 512,
+      cpus: 1,
+      outputBytes: 1024 * 1024,
+      buildNetwork: 'none',
+      contextBytes: 50_000_000,
+      contextFiles: 10_000,
+    },
+    'the defaults of a run, without the engine timeout',
+  );
 });
 
 t.test('the minimums the engine needs: memory to build, output for a log', async (t) => {
-  t.equal(LIMIT_BOUNDS.memoryBytes.min, 64 * 1024 * 1024);
-  t.equal(LIMIT_BOUNDS.outputBytes.min, 1024);
+  t.equal(LIMIT_TABLE.memoryBytes.min, 64 * 1024 * 1024);
+  t.equal(LIMIT_TABLE.outputBytes.min, 1024);
 });
 
 t.test('bounds are written as a user would write them', async (t) => {
@@ -49,14 +76,11 @@ t.test('bounds are written as a user would write them', async (t) => {
 });
 
 t.test('a value out of bounds names itself, the bound, why, and the fix', async (t) => {
-  const memory = LIMIT_BOUNDS.memoryBytes;
+  const memory = LIMIT_TABLE.memoryBytes;
   const fix = (limit: string) => `--memory ${limit}`;
   t.equal(outOfBounds(memory, 512 * 1024 * 1024, '--memory 512MiB', fix), undefined);
   t.equal(outOfBounds(memory, 64 * 1024 * 1024, '--memory 64MiB', fix), undefined, 'the minimum itself is fine');
-  t.equal(
-    outOfBounds(memory, 1_000_000, '--memory 1MB', fix),
-    `--memory 1MB is below the minimum of 64MiB (${memory.belowMin}): use --memory 64MiB or more`,
-  );
+  t.equal(outOfBounds(memory, 1_000_000, '--memory 1MB', fix), `--memory 1MB is below the minimum of 64MiB (${memory.belowMin}): use --memory 64MiB or more`);
   t.equal(
     outOfBounds(memory, 32 * 1024 ** 3, '--memory 32GiB', fix),
     `--memory 32GiB is above the maximum of 16GiB (${memory.aboveMax}): use --memory 16GiB or less`,
@@ -87,17 +111,34 @@ t.test('more CPUs than the engine has are lowered to what it has, with one note'
   t.equal(fitToEngine(asked, { cpus: 1 }).note, 'cpus 64: the engine has 1 CPU; using 1');
 });
 
-t.test("the README's Limits table states each bound", async (t) => {
+t.test("the spec's limits: one field per row with a spec key, mapped back to the row's key", async (t) => {
+  t.same(Object.keys(limitSpecFields()), ['runTimeout', 'buildTimeout', 'memory', 'pids', 'cpus', 'output', 'buildNetwork']);
+  t.same(limitsFromSpec({ runTimeout: 5000, output: 2048, buildNetwork: 'default' }), {
+    runTimeoutMs: 5000,
+    buildTimeoutMs: undefined,
+    memoryBytes: undefined,
+    pids: undefined,
+    cpus: undefined,
+    outputBytes: 2048,
+    buildNetwork: 'default',
+  });
+});
+
+t.test('the flags and their help come from the table', async (t) => {
+  t.same(
+    flagRows().map(([, row]) => row.flag),
+    ['run-timeout', 'build-timeout', 'memory', 'pids', 'cpus', 'output-limit', 'build-network', 'engine-timeout'],
+  );
+  t.equal(flagDescription(LIMIT_TABLE.memoryBytes), 'memory per container and build, swap not allowed (default 512MiB)');
+  t.equal(flagDescription(LIMIT_TABLE.buildNetwork), 'network for builds: none or default (default: as the exercise says, else none)');
+});
+
+t.test("the README's Limits table is the one the table makes", async (t) => {
   const readme = await readFile(path.join(packageRoot, 'README.md'), 'utf8');
-  const rows = readme.split('\n').filter((line) => line.startsWith('| '));
-  for (const key of keys) {
-    const { flag, specKey, unit, min, max } = LIMIT_BOUNDS[key];
-    const row = rows.find((line) => line.includes(`\`--${flag} `));
-    t.ok(row, `a row for --${flag}`);
-    t.match(row ?? '', `${formatBound(unit, min)} to ${formatBound(unit, max)}`, `--${flag} bounds`);
-    t.match(row ?? '', `\`${specKey}\``, `--${flag} spec key`);
-    t.match(row ?? '', `| ${formatBound(unit, DEFAULT_LIMITS[key])} |`, `--${flag} default`);
-  }
-  const engineRow = rows.find((line) => line.includes(`\`--${ENGINE_TIMEOUT.flag} `));
-  t.match(engineRow ?? '', `${formatBound('duration', ENGINE_TIMEOUT.min)} to ${formatBound('duration', ENGINE_TIMEOUT.max)}`);
+  const start = readme.indexOf('| limit | default | bounds |');
+  t.not(start, -1, 'the README has a Limits table');
+  const table = readme.slice(start, readme.indexOf('\n\n', start));
+  // On a difference, paste limitsReadmeTable()'s output over the README's table.
+  t.equal(table, limitsReadmeTable());
+  t.match(table, '| memory (runs and builds) | 512MiB | 64MiB to 16GiB | `--memory 512MiB` | `memory` |', 'one row spelled out');
 });

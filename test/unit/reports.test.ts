@@ -8,11 +8,14 @@ import { Parser, type FinalResults, type Result } from 'tap-parser';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { CheckResult, ExerciseResult, StepResult } from '../../runner/results.js';
-import { summarize } from '../../runner/results.js';
+import { stepPassed, stepTotals, summarize } from '../../runner/results.js';
 import { tapReport } from '../../reports/tap.js';
 import { junitReport } from '../../reports/junit.js';
 import { gradescopeReport } from '../../reports/gradescope.js';
 import { classroomReport } from '../../reports/classroom.js';
+import { loadExercise } from '../../runner/spec/loader.js';
+import { TerminalView } from '../../runner/cli/progress.js';
+import { Writable } from 'node:stream';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -65,6 +68,8 @@ function hostileCheck(status: CheckResult['status'], required: boolean, index: n
     actual: `${HOSTILE}\r\n`,
     // Over 100 KB of forged TAP and XML.
     log: `${HOSTILE}\n`.repeat(400),
+    logKind: 'program',
+    source: { file: `${HOSTILE}.yaml`, line: index + 1 },
     durationMs: 5,
   };
 }
@@ -88,12 +93,18 @@ function hostileResult(): ExerciseResult {
     hostileStep('empty', true, []),
   ];
   return {
+    schemaVersion: 1,
     exercise: HOSTILE,
+    exerciseFolder: HOSTILE,
     title: HOSTILE,
     ...summarize(steps),
     steps,
-    images: [{ name: HOSTILE, step: HOSTILE, sizeBytes: 1 }],
+    images: [
+      { name: HOSTILE, step: HOSTILE, sizeBytes: 1, maxBytes: 1, helper: false },
+      { name: HOSTILE, step: HOSTILE, sizeBytes: 2, helper: true },
+    ],
     submission: HOSTILE,
+    submissionId: HOSTILE,
     runId: HOSTILE,
     grader: { name: 'grade', version: HOSTILE },
     engine: { version: HOSTILE, apiVersion: HOSTILE, os: HOSTILE, arch: HOSTILE },
@@ -116,8 +127,14 @@ const sum = (values: number[]) => values.reduce((total, value) => total + value,
 t.test('the fixture results cover every status, bonus failures and logs', async (t) => {
   const checks = results.flatMap(([, result]) => allChecks(result));
   for (const status of ['pass', 'fail', 'skip', 'error'] as const) t.ok(countOf(checks, status) > 0, `some check has status ${status}`);
-  t.ok(checks.some((check) => !check.required && check.status === 'fail'), 'a bonus check fails');
-  t.ok(checks.some((check) => check.log !== undefined && check.status === 'fail'), 'a failure carries a log');
+  t.ok(
+    checks.some((check) => !check.required && check.status === 'fail'),
+    'a bonus check fails',
+  );
+  t.ok(
+    checks.some((check) => check.log !== undefined && check.status === 'fail'),
+    'a failure carries a log',
+  );
   const hostile = hostileResult();
   t.ok(Buffer.byteLength(allChecks(hostile)[0]!.log!) > 100_000, 'a hostile log is over 100 KB');
 });
@@ -162,7 +179,18 @@ function expectedPoint(check: CheckResult) {
   };
 }
 
+/** A step's test point is ok exactly when the step passed: every check passed, bonus or not. */
 function expectedStepOk(step: StepResult): boolean {
+  return step.checks.every((check) => check.status === 'pass');
+}
+
+/** A bonus step that did not pass is TODO, so it cannot fail the stream, unless it holds an error. */
+function expectedStepTodo(step: StepResult): boolean {
+  return !step.required && !expectedStepOk(step) && step.checks.every((check) => check.status !== 'error');
+}
+
+/** What TAP makes of the subtest's own points: skips are ok, bonus failures TODO, errors not ok. */
+function expectedSubtestOk(step: StepResult): boolean {
   return step.checks.every((check) => check.status !== 'error' && !(check.status === 'fail' && check.required));
 }
 
@@ -208,13 +236,22 @@ for (const [name, result] of results) {
     t.same(stream.extra, [], 'no non-TAP lines');
     t.equal(stream.final?.bailout, false, 'no bail out');
     t.same(stream.comments, [`# score: ${result.score}/${result.maxScore}\n`], 'the only top-level comment is the score');
-    t.same(stream.final?.plan, { start: 1, end: result.steps.length, skipAll: result.steps.length === 0, skipReason: '', comment: '' }, 'one planned test point per step');
+    t.same(
+      stream.final?.plan,
+      { start: 1, end: result.steps.length, skipAll: result.steps.length === 0, skipReason: '', comment: '' },
+      'one planned test point per step',
+    );
 
     t.equal(stream.asserts.length, result.steps.length, 'one top-level test point per step');
     t.equal(stream.children.length, result.steps.length, 'one subtest per step');
     t.equal(stream.final?.pass, result.steps.filter(expectedStepOk).length, 'top-level ok count');
-    t.equal(stream.final?.fail, result.steps.filter((step) => !expectedStepOk(step)).length, 'top-level not ok count');
-    t.equal(stream.final?.ok, result.steps.every(expectedStepOk), 'the stream passes when every step is ok');
+    t.equal(stream.final?.fail, result.steps.filter((step) => !expectedStepOk(step)).length, 'top-level not ok count, TODO included');
+    t.equal(stream.final?.todo, result.steps.filter(expectedStepTodo).length, 'a bonus step that did not pass is TODO');
+    t.equal(
+      stream.final?.ok,
+      result.steps.every((step) => expectedStepOk(step) || expectedStepTodo(step)),
+      'the stream passes when every step is ok or a bonus TODO',
+    );
 
     result.steps.forEach((step, stepIndex) => {
       const point = stream.asserts[stepIndex]!;
@@ -222,11 +259,16 @@ for (const [name, result] of results) {
       t.equal(point.id, stepIndex + 1, `step ${stepIndex + 1} is test point ${stepIndex + 1}`);
       t.equal(point.ok, expectedStepOk(step), `step ${stepIndex + 1} ok`);
       t.equal(point.name, child.parser.name, `step ${stepIndex + 1}: the test point closes the subtest of the same name`);
-      t.notOk(point.skip || point.todo, `step ${stepIndex + 1} has no directive`);
+      t.notOk(point.skip, `step ${stepIndex + 1} is never skipped`);
+      t.equal(Boolean(point.todo), expectedStepTodo(step), `step ${stepIndex + 1}: TODO exactly for a bonus step that did not pass`);
       t.equal(point.diag?.points, sum(step.checks.map((check) => check.points)), `step ${stepIndex + 1} points in its YAML`);
       t.equal(point.diag?.required, step.required, `step ${stepIndex + 1} says whether it is required`);
-      t.equal(child.comments.some((comment) => /^# bonus/.test(comment.trim())), !step.required, `step ${stepIndex + 1} says # bonus only when it is one`);
-      t.equal(child.final?.ok, expectedStepOk(step), `step ${stepIndex + 1}: the subtest agrees with its test point`);
+      t.equal(
+        child.comments.some((comment) => /^# bonus/.test(comment.trim())),
+        !step.required,
+        `step ${stepIndex + 1} says # bonus only when it is one`,
+      );
+      t.equal(child.final?.ok, expectedSubtestOk(step), `step ${stepIndex + 1}: the subtest's own points`);
 
       t.equal(child.asserts.length, step.checks.length, `step ${stepIndex + 1}: one test point per check`);
       t.equal(child.final?.plan.end, step.checks.length, `step ${stepIndex + 1}: planned`);
@@ -290,8 +332,10 @@ t.test('TAP keeps hostile text as inert text', async (t) => {
 
   const bonus = stream.children[1]!;
   t.equal(bonus.asserts[1]?.todo, 'bonus', 'a failing bonus check is TODO bonus');
-  t.equal(stream.asserts[1]?.ok, true, 'a bonus step with a failure is ok');
+  t.equal(stream.asserts[1]?.ok, false, 'a bonus step with a failure is not ok, as the terminal says');
+  t.equal(stream.asserts[1]?.todo, 'bonus', 'and TODO bonus, so it does not fail the stream');
   t.equal(stream.asserts[2]?.ok, false, 'a bonus step with an error is not ok');
+  t.notOk(stream.asserts[2]?.todo, 'and not TODO: the grader could not judge it');
   t.same(stream.children[3]?.final?.plan, { start: 1, end: 0, skipAll: true, skipReason: 'no checks', comment: 'no checks' }, 'an empty step plans 1..0');
 });
 
@@ -372,6 +416,7 @@ for (const [name, result] of results) {
         properties.map((property) => [attr(property, 'name'), attr(property, 'value')]),
         [
           ['required', String(step.required)],
+          ['passed', String(stepPassed(step))],
           ['points', String(sum(step.checks.map((check) => check.points)))],
           ['maxPoints', String(sum(step.checks.map((check) => check.maxPoints)))],
         ],
@@ -467,20 +512,33 @@ for (const [name, result] of results) {
       checks.map((check) => (check.status === 'pass' ? 'passed' : 'failed')),
       'passed exactly when the check passed',
     );
-    t.ok(parsed.tests.every((test) => test.visibility === 'visible' && test.output_format === 'text'), 'visible text');
-    t.same(parsed.tests.map((test) => test.tags.includes('bonus')), checks.map((check) => !check.required), 'bonus checks are tagged');
-    t.ok(parsed.tests.every((test) => !/[\n\r]/.test(test.name)), 'names are one line');
-    t.notOk(strings(parsed).some((text) => CONTROL.test(text) || LONE_SURROGATE.test(text)), 'no controls or lone surrogates');
+    t.ok(
+      parsed.tests.every((test) => test.visibility === 'visible' && test.output_format === 'text'),
+      'visible text',
+    );
+    t.same(
+      parsed.tests.map((test) => test.tags.includes('bonus')),
+      checks.map((check) => !check.required),
+      'bonus checks are tagged',
+    );
+    t.ok(
+      parsed.tests.every((test) => !/[\n\r]/.test(test.name)),
+      'names are one line',
+    );
+    t.notOk(
+      strings(parsed).some((text) => CONTROL.test(text) || LONE_SURROGATE.test(text)),
+      'no controls or lone surrogates',
+    );
     if (name === 'hostile') return;
-    result.steps.forEach((step) =>
+    for (const step of result.steps) {
       step.checks.forEach((check) => {
         const test = parsed.tests.find((candidate) => candidate.name === `${step.title} › ${check.title}`);
         t.ok(test, `a test is named for ${step.id}/${check.id}`);
         for (const part of [check.message, check.expected, check.actual, check.hint]) {
           if (part !== undefined) t.ok(test?.output.includes(part), `${step.id}/${check.id}: output holds ${JSON.stringify(part.slice(0, 30))}`);
         }
-      }),
-    );
+      });
+    }
   });
 }
 
@@ -511,25 +569,47 @@ for (const [name, result] of results) {
       checks.map((check) => ({ pass: 'pass', fail: 'fail', skip: 'fail', error: 'error' })[check.status]),
       'each test status follows its check',
     );
-    t.same(parsed.tests.map((test) => test.duration), checks.map((check) => check.durationMs), 'durations');
-    t.ok(parsed.tests.every((test) => test.line_no === 0), 'line_no 0');
-    t.ok(parsed.tests.every((test) => !/[\n\r]/.test(test.name + test.test_code + test.filename)), 'names, commands and file names are one line');
+    t.same(
+      parsed.tests.map((test) => test.duration),
+      checks.map((check) => check.durationMs),
+      'durations',
+    );
+    t.same(
+      parsed.tests.map((test) => test.line_no),
+      checks.map((check) => check.source.line),
+      'line_no is the line of the check in its spec',
+    );
+    t.ok(
+      parsed.tests.every((test) => !/[\n\r]/.test(test.name + test.test_code + test.filename)),
+      'names, commands and file names are one line',
+    );
     // The reporter prints messages into the Actions log, where these would be workflow commands.
-    t.notOk(parsed.tests.some((test) => /^\s*(::|##\[)/m.test(test.message)), 'no message line is a workflow command');
+    t.notOk(
+      parsed.tests.some((test) => /^\s*(::|##\[)/m.test(test.message)),
+      'no message line is a workflow command',
+    );
     t.ok(
       parsed.tests.filter((_, index) => checks[index]!.status === 'skip').every((test) => /^skipped/.test(test.message)),
       'a skipped test says so in its message',
     );
-    t.notOk(strings(parsed).some((text) => CONTROL.test(text) || LONE_SURROGATE.test(text)), 'no controls or lone surrogates');
+    t.notOk(
+      strings(parsed).some((text) => CONTROL.test(text) || LONE_SURROGATE.test(text)),
+      'no controls or lone surrogates',
+    );
     if (name === 'hostile') return;
     const stepOf = result.steps.flatMap((step) => step.checks.map(() => step));
     const checksOf = result.steps.flatMap((step) => step.checks.map((check) => check.id));
     t.same(
       parsed.tests.map((test) => [test.test_code, test.filename]),
-      stepOf.map((step, index) => [`grade ${result.exercise} # step ${step.id}, check ${checksOf[index]}`, `exercises/${result.exercise}/${step.id}.yaml`]),
-      'test_code regrades the exercise and names the check; filename is its spec',
+      stepOf.map((step, index) => [
+        `grade ${result.exercise} # step ${step.id}, check ${checksOf[index]}`,
+        `${result.exerciseFolder}/${checks[index]!.source.file}`,
+      ]),
+      'test_code regrades the exercise and names the check; filename is its spec, from its source',
     );
-    checks.forEach((check, index) => t.ok(parsed.tests[index]!.message.startsWith(check.message), `${check.id}: message leads with the check's message`));
+    checks.forEach((check, index) => {
+      t.ok(parsed.tests[index]!.message.startsWith(check.message), `${check.id}: message leads with the check's message`);
+    });
   });
 }
 
@@ -540,6 +620,21 @@ t.test('GitHub Classroom keeps workflow commands in a message as text', async (t
   t.match(failed.message, /\n {2}\| ##\[error\]forged legacy workflow command\n/, 'so does a ##[ line, after its indentation');
   t.match(failed.message, /<script>alert\(1\)<\/script>/, 'the rest is untouched');
   t.ok(failed.message.length > 100_000, 'the log is in the message');
+});
+
+t.test('GitHub Classroom points each test at the line of its check in the exercise spec', async (t) => {
+  const exercise = await loadExercise(path.join(root, 'exercises/multi'));
+  const result = fixture('compile-error');
+  const parsed = JSON.parse(classroomReport(result)) as { tests: ClassroomTest[] };
+  const specChecks = exercise.steps.flatMap((step) => step.checks.map((check) => ({ step, check })));
+  t.equal(parsed.tests.length, specChecks.length, 'one test per check of the spec');
+  specChecks.forEach(({ step, check }, index) => {
+    const test = parsed.tests[index]!;
+    const specText = readFileSync(path.resolve(check.source.file), 'utf8').split('\n');
+    t.equal(test.filename, `multi/${step.id}.yaml`, `${step.id}/${check.id}: its spec file`);
+    t.equal(test.line_no, check.source.line, `${step.id}/${check.id}: the line the loader found`);
+    t.match(specText[test.line_no - 1], new RegExp(`^\\s*- id: ${check.id}$`), `${step.id}/${check.id}: line ${test.line_no} is where the check starts`);
+  });
 });
 
 t.test('GitHub Classroom reports a required failure as fail and a bonus failure as pass', async (t) => {
@@ -563,12 +658,18 @@ t.test('results.schema.json describes ExerciseResult', async (t) => {
   const missingScore: Record<string, unknown> = { ...fixture('solution') };
   delete missingScore.score;
   t.notOk(validate(missingScore), 'a result without score does not validate');
-  t.ok(validate.errors?.some((error) => error.keyword === 'required' && error.params.missingProperty === 'score'), 'the error names score');
+  t.ok(
+    validate.errors?.some((error) => error.keyword === 'required' && error.params.missingProperty === 'score'),
+    'the error names score',
+  );
 
   const badStatus = fixture('solution');
   (badStatus.steps[0]!.checks[0] as { status: string }).status = 'passed';
   t.notOk(validate(badStatus), 'a check status outside the enum does not validate');
-  t.ok(validate.errors?.some((error) => error.keyword === 'enum' && error.instancePath === '/steps/0/checks/0/status'), 'the error points at the status');
+  t.ok(
+    validate.errors?.some((error) => error.keyword === 'enum' && error.instancePath === '/steps/0/checks/0/status'),
+    'the error points at the status',
+  );
 
   const extraKey = { ...fixture('solution'), grade: 'A' };
   t.notOk(validate(extraKey), 'an unknown top-level key does not validate');
@@ -581,6 +682,149 @@ t.test('results.schema.json describes ExerciseResult', async (t) => {
   delete optionalGone.engine;
   delete optionalGone.steps[0]!.dir;
   t.ok(validate(optionalGone), 'engine and dir are optional');
+});
+
+t.test("results.schema.json requires the contract's new fields", async (t) => {
+  const schema = JSON.parse(readFileSync(path.join(root, 'reports/results.schema.json'), 'utf8')) as object;
+  const validate = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
+  const without = (mutate: (result: Partial<ExerciseResult> & Pick<ExerciseResult, 'steps' | 'images'>) => void) => {
+    const result = fixture('compile-error');
+    mutate(result);
+    return validate(result);
+  };
+  t.notOk(
+    without((result) => delete result.schemaVersion),
+    'schemaVersion is required',
+  );
+  t.notOk(
+    without((result) => Object.assign(result, { schemaVersion: 2 })),
+    'schemaVersion is 1',
+  );
+  t.notOk(
+    without((result) => delete result.submissionId),
+    'submissionId is required',
+  );
+  t.notOk(
+    without((result) => delete result.exerciseFolder),
+    'exerciseFolder is required',
+  );
+  t.notOk(
+    without((result) => delete (result.steps[0]!.checks[0] as Partial<CheckResult>).source),
+    'a check without source does not validate',
+  );
+  t.notOk(
+    without((result) => Object.assign(result.steps[0]!.checks[0]!.source, { line: 0 })),
+    'line_no 0 is no line',
+  );
+  t.notOk(
+    without((result) => delete result.steps[0]!.checks[1]!.logKind),
+    'a log without its kind does not validate',
+  );
+  t.notOk(
+    without((result) => Object.assign(result.steps[0]!.checks[1]!, { logKind: 'image-builds' })),
+    'a log kind is a label, not a grader kind',
+  );
+  t.notOk(
+    without((result) => delete (result.images[0] as Partial<ExerciseResult['images'][0]>).helper),
+    'an image says whether it is a helper',
+  );
+
+  for (const name of ['solution', 'compile-error', 'scratch-dynamic']) {
+    const result = fixture(name);
+    t.equal(result.schemaVersion, 1, `${name}: schemaVersion`);
+    t.notMatch(result.submissionId, /[/\n]/, `${name}: submissionId is one name, not a path`);
+    for (const check of allChecks(result)) {
+      t.equal(check.logKind !== undefined, check.log !== undefined, `${name} ${check.id}: a log has a kind, and only a log`);
+      t.match(check.source.file, /^[\w-]+\.yaml$/, `${name} ${check.id}: source file relative to the exercise folder`);
+    }
+  }
+  const solution = fixture('solution');
+  t.same(
+    solution.images.filter((image) => image.helper).map((image) => image.name),
+    ['toolchain', 'sleep-tools'],
+    'the toolchain builds are helpers',
+  );
+  t.same(
+    solution.images.filter((image) => image.maxBytes !== undefined).map((image) => [image.name, image.maxBytes]),
+    [
+      ['small', 10_000_000],
+      ['sleep', 1_000_000],
+    ],
+    'the bounds the size checks set',
+  );
+});
+
+t.test('step totals and "step passed" have one definition, which every writer and the exit status follow', async (t) => {
+  const step = (required: boolean, statuses: CheckResult['status'][]): StepResult => ({
+    id: required ? 'required' : 'bonus',
+    title: required ? 'Required' : 'Bonus',
+    required,
+    checks: statuses.map((status, index) => ({
+      id: `c${index}`,
+      title: `check ${index}`,
+      kind: 'k',
+      status,
+      points: status === 'pass' ? 2 : 0,
+      maxPoints: 2,
+      required,
+      message: status,
+      source: { file: 's.yaml', line: index + 1 },
+      durationMs: 1,
+    })),
+    durationMs: 1,
+  });
+  t.same(stepTotals(step(true, ['pass', 'fail', 'skip'])), { points: 2, maxPoints: 6 });
+  t.same(stepTotals(step(true, [])), { points: 0, maxPoints: 0 });
+  t.ok(stepPassed(step(true, ['pass', 'pass'])));
+  t.notOk(stepPassed(step(true, ['pass', 'skip'])), 'a skipped check leaves the step not passed');
+  t.notOk(stepPassed(step(false, ['pass', 'fail'])), 'a bonus step with a failure is not passed');
+
+  const bonusFailed = step(false, ['pass', 'fail']);
+  const required = step(true, ['pass']);
+  const result: ExerciseResult = { ...fixture('solution'), steps: [required, bonusFailed], ...summarize([required, bonusFailed]) };
+  t.equal(result.passed, true, 'the run passes: only required steps count');
+  t.same({ score: result.score, maxScore: result.maxScore }, { score: 4, maxScore: 6 });
+
+  const tap = parseTap(tapReport(result));
+  t.same(
+    tap.asserts.map((point) => [point.ok, point.todo]),
+    [
+      [true, false],
+      [false, 'bonus'],
+    ],
+    'TAP: the bonus step is not ok, TODO bonus',
+  );
+  t.equal(tap.final?.ok, true, 'and the stream still passes, as the exit status does');
+
+  let written = '';
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      written += String(chunk);
+      done();
+    },
+  });
+  const view = new TerminalView({ stream, env: { NO_COLOR: '1' } });
+  for (const stepResult of result.steps) {
+    const spec = { id: stepResult.id, title: stepResult.title, dirs: ['.'], bonus: !stepResult.required, needs: [], actions: [], checks: [], file: 's.yaml' };
+    view.onEvent({ type: 'step-end', step: spec, result: stepResult });
+  }
+  t.match(written, /^done: Required {2}2\/2$/m, 'the terminal: the required step is done');
+  t.match(written, /^not done: Bonus \(bonus\) {2}2\/4$/m, 'the terminal agrees: the bonus step is not done');
+
+  const junit = parseJunit(junitReport(result));
+  const suites = children(junit.testsuites as XmlNode, 'testsuite');
+  const property = (suite: XmlNode, name: string) => attr(children(suite.properties as XmlNode, 'property').find((p) => attr(p, 'name') === name)!, 'value');
+  t.same(
+    suites.map((suite) => property(suite, 'passed')),
+    ['true', 'false'],
+    'JUnit says the same',
+  );
+  t.same(
+    suites.map((suite) => property(suite, 'points')),
+    ['2', '2'],
+    'with the same totals',
+  );
+  t.equal(JSON.parse(classroomReport(result)).status, 'pass', 'Classroom: the run passes');
 });
 
 t.test('writers do not change the result', async (t) => {

@@ -5,6 +5,7 @@ import { truncate } from 'node:fs/promises';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { SpecError, type SpecIssue } from '../../runner/spec/shapes.js';
+import { graderOf } from '../../graders/index.js';
 import { loadExercise, type Action } from '../../runner/spec/loader.js';
 import type { CheckContext } from '../../graders/types.js';
 import type { OutcomeByKind } from '../../graders/outcomes.js';
@@ -72,18 +73,45 @@ t.test('the shipped multi exercise loads with its four steps', async (t) => {
   const exercise = await loadExercise(multiDir);
   t.equal(exercise.id, 'multi');
   t.equal(exercise.title, 'Create Images using Dockerfiles (3/3) | Multi-Stage');
-  t.same(exercise.steps.map((step) => step.id), ['compile-hello', 'large-small', 'target-stage', 'scratch-sleep']);
-  t.same(exercise.steps.map((step) => step.bonus), [false, false, false, true], 'only scratch-sleep is a bonus');
-  t.same(exercise.steps.map((step) => step.checks.length), [3, 7, 4, 7]);
-  t.same(exercise.steps.map((step) => step.dirs), [['.'], ['.'], ['.'], ['scratch', '../scratch']]);
+  t.same(
+    exercise.steps.map((step) => step.id),
+    ['compile-hello', 'large-small', 'target-stage', 'scratch-sleep'],
+  );
+  t.same(
+    exercise.steps.map((step) => step.bonus),
+    [false, false, false, true],
+    'only scratch-sleep is a bonus',
+  );
+  t.same(
+    exercise.steps.map((step) => step.checks.length),
+    [3, 7, 4, 7],
+  );
+  t.same(
+    exercise.steps.map((step) => step.dirs),
+    [['.'], ['.'], ['.'], ['scratch', '../scratch']],
+  );
   t.equal(exercise.limits.buildNetwork, 'default');
   t.equal(exercise.limits.memoryBytes, undefined, 'limits not written stay unset');
 
   const [compileHello, largeSmall, targetStage, scratch] = exercise.steps;
-  t.same(compileHello!.actions.map((action) => `${action.kind} ${action.name}`), ['build toolchain', 'compile hello', 'run hello-output']);
+  t.same(
+    compileHello!.actions.map((action) => `${action.kind} ${action.name}`),
+    ['build toolchain', 'compile hello', 'run hello-output'],
+  );
   t.match(compileHello!.actions[0], { kind: 'build', part: 'toolchain', from: [{ dockerfile: 'Dockerfile' }] });
-  t.match(compileHello!.actions[1], { kind: 'compile', image: { value: 'toolchain' }, sources: ['hello.c'], command: ['gcc', '-Wall', 'hello.c', '-o', 'hello'], output: 'hello' });
-  t.match(largeSmall!.actions[1], { kind: 'build', name: 'large', part: 'all', from: [{ dockerfile: 'Dockerfile.large' }, { dockerfile: 'Dockerfile', target: 'build' }] });
+  t.match(compileHello!.actions[1], {
+    kind: 'compile',
+    image: { value: 'toolchain' },
+    sources: ['hello.c'],
+    command: ['gcc', '-Wall', 'hello.c', '-o', 'hello'],
+    output: 'hello',
+  });
+  t.match(largeSmall!.actions[1], {
+    kind: 'build',
+    name: 'large',
+    part: 'all',
+    from: [{ dockerfile: 'Dockerfile.large' }, { dockerfile: 'Dockerfile', target: 'build' }],
+  });
   t.same(
     targetStage!.checks.map((check) => [check.id, check.kind, check.points, check.needs.map((need) => need.value)]),
     [
@@ -93,7 +121,18 @@ t.test('the shipped multi exercise loads with its four steps', async (t) => {
       ['bigger-than-small', 'image-size', 1, []],
     ],
   );
-  t.same(targetStage!.checks[3]!.uses, [{ kind: 'build', name: 'small' }, { kind: 'build', name: 'my-build-stage' }]);
+  t.same(targetStage!.checks[3]!.uses, [
+    { kind: 'build', name: 'small' },
+    { kind: 'build', name: 'my-build-stage' },
+  ]);
+  const closures = exercise.steps.flatMap((step) =>
+    step.checks.flatMap((check) =>
+      Object.entries(check)
+        .filter(([, value]) => typeof value === 'function')
+        .map(([key]) => `${step.id}/${check.id}.${key}`),
+    ),
+  );
+  t.same(closures, [], 'a check is plain data: its grader is looked up by kind when it runs');
   const sleeper = scratch!.actions.find((action) => action.name === 'sleeper') as Extract<Action, { kind: 'start' }>;
   t.equal(sleeper.settleMs, 1000, 'settle: 1s is 1000 ms');
   t.same(scratch!.checks.find((check) => check.id === 'root-listing')?.uses, [
@@ -109,7 +148,10 @@ t.test('the shipped multi exercise loads with its four steps', async (t) => {
 t.test('the good step used below loads', async (t) => {
   const dir = t.testdir({ 'exercise.yaml': EXERCISE, 'one.yaml': stepWith({}) });
   const exercise = await loadExercise(dir);
-  t.same(exercise.steps[0]?.checks.map((check) => check.id), ['builds', 'prints']);
+  t.same(
+    exercise.steps[0]?.checks.map((check) => check.id),
+    ['builds', 'prints'],
+  );
   t.same(exercise.steps[0]?.checks[1]?.uses, [{ kind: 'run', name: 'app-output' }]);
   t.equal(exercise.steps[0]?.checks[0]?.points, 1, 'points default to 1');
 });
@@ -126,7 +168,7 @@ t.test('malformed YAML is reported at the offending line and column', async (t) 
   t.same(quote.issues, [issue(quote.dir, 'exercise.yaml', 4, 1, 'Missing closing "quote')]);
 
   const step = await issuesOf(t, { 'one.yaml': stepWith({ 10: '    kind: image-builds\n   image: app' }) });
-  t.equal(step.issues[0]?.file, label(step.dir, 'one.yaml'), 'a step file\'s own YAML errors name that file');
+  t.equal(step.issues[0]?.file, label(step.dir, 'one.yaml'), "a step file's own YAML errors name that file");
   t.equal(step.issues[0]?.line, 11);
 });
 
@@ -144,9 +186,13 @@ t.test('an unknown key lists the valid ones, at its own line and column', async 
     issue(dir, 'one.yaml', 9, 5, 'unknown key "titel" (did you mean "title"?); valid keys: id, title, kind, points, hint, needs, image'),
     issue(dir, 'one.yaml', 8, 5, 'missing key "title" (a string)'),
   ]);
-  await t.rejects(loadExercise(dir), {
-    message: `${label(dir, 'one.yaml')}:9:5: unknown key "titel" (did you mean "title"?); valid keys: id, title, kind, points, hint, needs, image\n${label(dir, 'one.yaml')}:8:5: missing key "title" (a string)`,
-  }, 'the error message says file:line:col for each issue');
+  await t.rejects(
+    loadExercise(dir),
+    {
+      message: `${label(dir, 'one.yaml')}:9:5: unknown key "titel" (did you mean "title"?); valid keys: id, title, kind, points, hint, needs, image\n${label(dir, 'one.yaml')}:8:5: missing key "title" (a string)`,
+    },
+    'the error message says file:line:col for each issue',
+  );
   t.match(
     String((await issuesOf(t, { 'exercise.yaml': yaml('id: demo', 'title: Demo', 'steps: [one]', 'limits:', '  memroy: 1GB') })).issues[0]?.message),
     'unknown key "memroy" (did you mean "memory"?); valid keys: runTimeout, buildTimeout, memory, pids, cpus, output, buildNetwork',
@@ -178,7 +224,8 @@ t.test('a value of the wrong type says what was expected and found', async (t) =
 });
 
 t.test('an unknown check kind lists the valid kinds and suggests a close one', async (t) => {
-  const kinds = 'file-exists, dockerfile, compiles, image-builds, command, image-size, path-absent, build-cached, container-running, process-list, root-listing';
+  const kinds =
+    'file-exists, dockerfile, compiles, image-builds, command, image-size, path-absent, build-cached, container-running, process-list, root-listing';
   const close = await issuesOf(t, { 'one.yaml': stepWith({ 14: '    kind: comand' }) });
   t.same(close.issues, [issue(close.dir, 'one.yaml', 14, 11, `unknown check kind "comand" (did you mean "command"?); valid kinds: ${kinds}`)]);
 
@@ -195,7 +242,11 @@ t.test('an invalid regular expression in matches is a spec error at its position
   t.match(issues[0], issue(dir, 'one.yaml', 17, 16, /^invalid regular expression "\^\(hi": missing closing \): `\^\(hi` \(patterns use RE2 syntax/));
 
   const lookahead = await issuesOf(t, { 'one.yaml': stepWith({ 17: '      matches: "^(?=Hello)"' }) });
-  t.match(lookahead.issues[0], issue(lookahead.dir, 'one.yaml', 17, 16, /invalid or unsupported Perl syntax.*no backreferences or lookaround/), 'what cannot run in linear time is refused at load');
+  t.match(
+    lookahead.issues[0],
+    issue(lookahead.dir, 'one.yaml', 17, 16, /invalid or unsupported Perl syntax.*no backreferences or lookaround/),
+    'what cannot run in linear time is refused at load',
+  );
 
   const two = await issuesOf(t, { 'one.yaml': stepWith({ 17: '      equals: hi\n      contains: h' }) });
   t.same(two.issues, [issue(two.dir, 'one.yaml', 17, 7, 'give exactly one of equals, contains or matches')]);
@@ -286,26 +337,51 @@ t.test('a missing step file is reported and the other steps are still checked', 
     'exercise.yaml': yaml('id: demo', 'title: Demo', 'steps: [one, missing]'),
     'one.yaml': stepWith({ 14: '    kind: comand' }),
   });
-  t.same(issues.map((found) => [found.file, found.line, found.col]), [
-    [label(dir, 'one.yaml'), 14, 11],
-    [label(dir, 'missing.yaml'), 1, 1],
-  ]);
+  t.same(
+    issues.map((found) => [found.file, found.line, found.col]),
+    [
+      [label(dir, 'one.yaml'), 14, 11],
+      [label(dir, 'missing.yaml'), 1, 1],
+    ],
+  );
   t.equal(issues[1]?.message, 'missing.yaml not found');
 
   const noExercise = t.testdir({});
-  await t.rejects(loadExercise(noExercise), { name: 'SpecError', issues: [{ file: label(noExercise, 'exercise.yaml'), line: 1, col: 1, message: 'exercise.yaml not found' }] });
+  await t.rejects(loadExercise(noExercise), {
+    name: 'SpecError',
+    issues: [{ file: label(noExercise, 'exercise.yaml'), line: 1, col: 1, message: 'exercise.yaml not found' }],
+  });
 });
 
 t.test('sizes and durations are read with their units', async (t) => {
   const dir = t.testdir({
     'exercise.yaml': yaml(
-      'id: demo', 'title: Demo', 'steps: [one]',
-      'limits:', '  memory: 64MiB', '  output: 10MB', '  runTimeout: 30s', '  buildTimeout: 5m', '  pids: 64', '  cpus: 0.5',
+      'id: demo',
+      'title: Demo',
+      'steps: [one]',
+      'limits:',
+      '  memory: 64MiB',
+      '  output: 10MB',
+      '  runTimeout: 30s',
+      '  buildTimeout: 5m',
+      '  pids: 64',
+      '  cpus: 0.5',
     ),
     'one.yaml': yaml(
-      'id: one', 'title: One',
-      'actions:', '  - build: app', '  - start: web', '    image: app', '    settle: 500ms',
-      'checks:', '  - id: small', '    title: small', '    kind: image-size', '    image: app', '    max: 10MB', '    min: 1 KiB',
+      'id: one',
+      'title: One',
+      'actions:',
+      '  - build: app',
+      '  - start: web',
+      '    image: app',
+      '    settle: 500ms',
+      'checks:',
+      '  - id: small',
+      '    title: small',
+      '    kind: image-size',
+      '    image: app',
+      '    max: 10MB',
+      '    min: 1 KiB',
     ),
   });
   const exercise = await loadExercise(dir);
@@ -322,7 +398,16 @@ t.test('sizes and durations are read with their units', async (t) => {
 
   // The parsed bounds are inside the check: 10MB is 10,000,000 bytes exactly, 1 KiB is 1024.
   const sizeCheck = exercise.steps[0]!.checks[0]!;
-  const verdictFor = (sizeBytes: number) => sizeCheck.run(contextWith({ app: { ok: true, ref: 'app', id: 'sha256:app', sizeBytes, dockerfile: 'Dockerfile', build: buildOutcome() } }));
+  t.same(
+    sizeCheck.options,
+    { image: 'app', max: 10_000_000, min: 1024, ratioTo: undefined, maxRatio: undefined, minRatio: undefined },
+    "the check carries its kind's own options, parsed",
+  );
+  const verdictFor = (sizeBytes: number) =>
+    graderOf(sizeCheck.kind).run(
+      sizeCheck.options,
+      contextWith({ app: { ok: true, ref: 'app', id: 'sha256:app', sizeBytes, dockerfile: 'Dockerfile', build: buildOutcome() } }),
+    );
   t.equal((await verdictFor(10_000_000)).status, 'pass');
   t.equal((await verdictFor(10_000_001)).status, 'fail');
   t.equal((await verdictFor(1024)).status, 'pass');
@@ -332,8 +417,15 @@ t.test('sizes and durations are read with their units', async (t) => {
 t.test('sizes and durations without a unit, with an unknown unit or out of range are refused', async (t) => {
   const { dir, issues } = await issuesOf(t, {
     'exercise.yaml': yaml(
-      'id: demo', 'title: Demo', 'steps: [one]',
-      'limits:', '  memory: 10 furlongs', '  output: 1.5', '  runTimeout: 30', '  buildTimeout: 0s', '  pids: 8',
+      'id: demo',
+      'title: Demo',
+      'steps: [one]',
+      'limits:',
+      '  memory: 10 furlongs',
+      '  output: 1.5',
+      '  runTimeout: 30',
+      '  buildTimeout: 0s',
+      '  pids: 8',
     ),
   });
   t.same(issues, [
@@ -345,7 +437,15 @@ t.test('sizes and durations without a unit, with an unknown unit or out of range
   ]);
 
   const tooLong = await issuesOf(t, { 'exercise.yaml': yaml('id: demo', 'title: Demo', 'steps: [one]', 'limits:', '  runTimeout: 11m') });
-  t.same(tooLong.issues, [issue(tooLong.dir, 'exercise.yaml', 5, 15, 'runTimeout 11m is above the maximum of 10m (a program of a course exercise that runs longer is stuck): use runTimeout: 10m or less')]);
+  t.same(tooLong.issues, [
+    issue(
+      tooLong.dir,
+      'exercise.yaml',
+      5,
+      15,
+      'runTimeout 11m is above the maximum of 10m (a program of a course exercise that runs longer is stuck): use runTimeout: 10m or less',
+    ),
+  ]);
 });
 
 // ---- hostile spec files: bounded in time, memory and stack ---------------------------------
@@ -353,32 +453,48 @@ t.test('sizes and durations without a unit, with an unknown unit or out of range
 t.test('a spec file that is a FIFO, a folder or over 1 MB is refused at 1:1, without hanging', { timeout: 60_000 }, async (t) => {
   const fifo = t.testdir({ 'one.yaml': stepWith({}) });
   execFileSync('mkfifo', [path.join(fifo, 'exercise.yaml')]);
-  await t.rejects(loadExercise(fifo), { name: 'SpecError', issues: [issue(fifo, 'exercise.yaml', 1, 1, 'exercise.yaml is a fifo (named pipe): not a regular file')] });
+  await t.rejects(loadExercise(fifo), {
+    name: 'SpecError',
+    issues: [issue(fifo, 'exercise.yaml', 1, 1, 'exercise.yaml is a fifo (named pipe): not a regular file')],
+  });
 
   const stepFifo = t.testdir({ 'exercise.yaml': EXERCISE });
   execFileSync('mkfifo', [path.join(stepFifo, 'one.yaml')]);
-  await t.rejects(loadExercise(stepFifo), { name: 'SpecError', issues: [issue(stepFifo, 'one.yaml', 1, 1, 'one.yaml is a fifo (named pipe): not a regular file')] });
+  await t.rejects(loadExercise(stepFifo), {
+    name: 'SpecError',
+    issues: [issue(stepFifo, 'one.yaml', 1, 1, 'one.yaml is a fifo (named pipe): not a regular file')],
+  });
 
   const folder = t.testdir({ 'exercise.yaml': EXERCISE, 'one.yaml': {} });
   await t.rejects(loadExercise(folder), { name: 'SpecError', issues: [issue(folder, 'one.yaml', 1, 1, 'one.yaml is a folder, not a regular file')] });
 
   const huge = t.testdir({ 'exercise.yaml': EXERCISE, 'one.yaml': stepWith({ 2: `title: ${'x'.repeat(1_000_000)}` }) });
-  await t.rejects(loadExercise(huge), { name: 'SpecError', issues: [issue(huge, 'one.yaml', 1, 1, /^one\.yaml is \d+ bytes, over the 1000000 bytes a spec file may have$/)] });
+  await t.rejects(loadExercise(huge), {
+    name: 'SpecError',
+    issues: [issue(huge, 'one.yaml', 1, 1, /^one\.yaml is \d+ bytes, over the 1000000 bytes a spec file may have$/)],
+  });
 
   // A sparse file claims its size: refused from it, nothing read.
   const sparse = t.testdir({ 'exercise.yaml': EXERCISE, 'one.yaml': '' });
   await truncate(path.join(sparse, 'one.yaml'), 1_500_000_000);
-  await t.rejects(loadExercise(sparse), { name: 'SpecError', issues: [issue(sparse, 'one.yaml', 1, 1, 'one.yaml is 1.5GB, over the 1MB a spec file may have')] });
+  await t.rejects(loadExercise(sparse), {
+    name: 'SpecError',
+    issues: [issue(sparse, 'one.yaml', 1, 1, 'one.yaml is 1.5GB, over the 1MB a spec file may have')],
+  });
 });
 
 t.test('aliases: up to 100 per file are read, the 101st is refused where it is written', async (t) => {
-  const step = (count: number) => yaml(
-    'id: one', 'title: &title Step one',
-    'checks:',
-    '  - id: files', '    title: *title', '    kind: file-exists',
-    '    paths:',
-    ...Array.from({ length: count - 1 }, () => '      - *title'),
-  );
+  const step = (count: number) =>
+    yaml(
+      'id: one',
+      'title: &title Step one',
+      'checks:',
+      '  - id: files',
+      '    title: *title',
+      '    kind: file-exists',
+      '    paths:',
+      ...Array.from({ length: count - 1 }, () => '      - *title'),
+    );
   const fine = t.testdir({ 'exercise.yaml': EXERCISE, 'one.yaml': step(100) });
   const exercise = await loadExercise(fine);
   t.equal(exercise.steps[0]!.checks[0]!.title, 'Step one', '100 aliases are read as their values');
@@ -410,7 +526,9 @@ t.test('nesting deeper than 64 levels is refused where it goes too deep, even 2,
 });
 
 t.test('points are a finite number from 0 to 1000', async (t) => {
-  const atMost = await issuesOf(t, { 'one.yaml': stepWith({ 9: '    title: the app builds\n    points: 1e308', 13: '    title: it prints hi\n    points: .inf' }) });
+  const atMost = await issuesOf(t, {
+    'one.yaml': stepWith({ 9: '    title: the app builds\n    points: 1e308', 13: '    title: it prints hi\n    points: .inf' }),
+  });
   // How the found value is worded for .inf and .nan belongs to schema.ts; the refusal and its place are what matter here.
   t.match(atMost.issues, [
     issue(atMost.dir, 'one.yaml', 10, 13, 'expected a number >= 0 and <= 1000, found number 1e+308'),

@@ -53,7 +53,10 @@ t.test('a regular file, and a file at exactly the cap, read whole', async (t) =>
 
 t.test('one byte over the cap is refused, saying the cap', async (t) => {
   t.same(await read('over-cap'), {
-    ok: false, refusal: 'too-large', detail: 'is 1001 bytes, over the 1000 bytes a test file may have', reason: 'step/over-cap is 1001 bytes, over the 1000 bytes a test file may have',
+    ok: false,
+    refusal: 'too-large',
+    detail: 'is 1001 bytes, over the 1000 bytes a test file may have',
+    reason: 'step/over-cap is 1001 bytes, over the 1000 bytes a test file may have',
   });
 });
 
@@ -66,9 +69,16 @@ t.test('a 1.5 GB sparse file is refused from its size, without reading it', asyn
 
 t.test('a FIFO is refused without opening it', async (t) => {
   t.same(await read('pipe'), {
-    ok: false, refusal: 'not-regular', detail: 'is a fifo (named pipe): not a regular file', reason: 'step/pipe is a fifo (named pipe): not a regular file',
+    ok: false,
+    refusal: 'not-regular',
+    detail: 'is a fifo (named pipe): not a regular file',
+    reason: 'step/pipe is a fifo (named pipe): not a regular file',
   });
-  t.match(await statSubmissionFile(step, 'pipe', { expect: 'file' }), { ok: false, refusal: 'not-regular', detail: 'is a fifo (named pipe): not a regular file' });
+  t.match(await statSubmissionFile(step, 'pipe', { expect: 'file' }), {
+    ok: false,
+    refusal: 'not-regular',
+    detail: 'is a fifo (named pipe): not a regular file',
+  });
   t.match(await statSubmissionFile(step, 'pipe', { expect: 'folder' }), { ok: false, refusal: 'not-folder', detail: 'is a fifo (named pipe), not a folder' });
 });
 
@@ -128,7 +138,11 @@ t.test('a folder, a missing file, a link to nothing and a loop of links', async 
   t.match(await statSubmissionFile(step, 'missing.c', { expect: 'file' }), { ok: false, refusal: 'not-found', reason: 'missing.c not found' });
   t.match(await statSubmissionFile(step, 'hello.c', { expect: 'folder' }), { ok: false, refusal: 'not-folder', reason: 'hello.c is a file, not a folder' });
   t.match(await statSubmissionFile(step, 'src', { expect: 'file' }), { ok: false, refusal: 'folder', reason: 'src is a folder, not a regular file' });
-  t.match(await readSubmissionFile(path.join(root, 'no-such-step'), 'hello.c', { maxBytes: CAP, what: 'a test file' }), { ok: false, refusal: 'not-found', reason: 'hello.c not found' });
+  t.match(await readSubmissionFile(path.join(root, 'no-such-step'), 'hello.c', { maxBytes: CAP, what: 'a test file' }), {
+    ok: false,
+    refusal: 'not-found',
+    reason: 'hello.c not found',
+  });
 });
 
 t.test('a file without read permission is unreadable', async (t) => {
@@ -142,20 +156,39 @@ t.test('a file without read permission is unreadable', async (t) => {
     return;
   }
   t.same(await read('locked.c'), {
-    ok: false, refusal: 'unreadable', detail: 'cannot be read: permission denied (make it readable: chmod a+r)', reason: 'step/locked.c cannot be read: permission denied (make it readable: chmod a+r)',
+    ok: false,
+    refusal: 'unreadable',
+    detail: 'cannot be read: permission denied (make it readable: chmod a+r)',
+    reason: 'step/locked.c cannot be read: permission denied (make it readable: chmod a+r)',
   });
 });
 
 t.test('readRegularFile: links are fine, but still only a regular file and never past the cap', async (t) => {
   const options = { maxBytes: CAP, what: 'a spec file' };
   t.same(await readRegularFile(path.join(step, 'secret-link'), options), { ok: true, bytes: Buffer.from(`${SECRET}\n`) }, 'a link is followed');
-  t.match(await readRegularFile(path.join(step, 'pipe'), { ...options, shown: 'x.yaml' }), { ok: false, refusal: 'not-regular', reason: 'x.yaml is a fifo (named pipe): not a regular file' });
-  t.match(await readRegularFile(path.join(step, 'zero-link'), options), { ok: false, refusal: 'not-regular', detail: 'is a character device: not a regular file' });
-  t.match(await readRegularFile(path.join(step, 'sparse'), options), { ok: false, refusal: 'too-large', detail: 'is 1.5GB, over the 1kB a spec file may have' });
+  t.match(await readRegularFile(path.join(step, 'pipe'), { ...options, shown: 'x.yaml' }), {
+    ok: false,
+    refusal: 'not-regular',
+    reason: 'x.yaml is a fifo (named pipe): not a regular file',
+  });
+  t.match(await readRegularFile(path.join(step, 'zero-link'), options), {
+    ok: false,
+    refusal: 'not-regular',
+    detail: 'is a character device: not a regular file',
+  });
+  t.match(await readRegularFile(path.join(step, 'sparse'), options), {
+    ok: false,
+    refusal: 'too-large',
+    detail: 'is 1.5GB, over the 1kB a spec file may have',
+  });
   t.match(await readRegularFile(path.join(step, 'nothing.yaml'), options), { ok: false, refusal: 'not-found' });
   // /proc files say they are empty and are not: the read itself must stop at the cap.
   if (existsSync('/proc/self/status')) {
-    t.match(await readRegularFile('/proc/self/status', { maxBytes: 100, what: 'a spec file' }), { ok: false, refusal: 'too-large', detail: 'is larger than the 100B a spec file may have' });
+    t.match(await readRegularFile('/proc/self/status', { maxBytes: 100, what: 'a spec file' }), {
+      ok: false,
+      refusal: 'too-large',
+      detail: 'is larger than the 100B a spec file may have',
+    });
   }
 });
 

@@ -41,7 +41,19 @@ function stepOf(id: string, title: string, bonus = false): Step {
 }
 
 function check(id: string, extra: Partial<CheckResult>): CheckResult {
-  return { id, title: id, kind: 'command', status: 'pass', points: 1, maxPoints: 1, required: true, message: 'ok', durationMs: 3, ...extra };
+  return {
+    id,
+    title: id,
+    kind: 'command',
+    status: 'pass',
+    points: 1,
+    maxPoints: 1,
+    required: true,
+    message: 'ok',
+    source: { file: 'large-small.yaml', line: 1 },
+    durationMs: 3,
+    ...extra,
+  };
 }
 
 const LARGE_SMALL: StepResult = {
@@ -60,8 +72,19 @@ const LARGE_SMALL: StepResult = {
       log: 'Step 2: RUN apk add gcc\nOK: 75 MiB in 20 packages',
       hint: 'Copy only the compiled binary into a minimal base image.',
     }),
-    check('small-vs-large', { title: 'the small image is at most 10 % of the large one', status: 'skip', points: 0, maxPoints: 2, message: 'skipped: image large did not build' }),
-    check('no-compiler', { title: 'the small image holds no compiler', status: 'error', points: 0, message: 'the grader could not complete this check: socket hang up' }),
+    check('small-vs-large', {
+      title: 'the small image is at most 10 % of the large one',
+      status: 'skip',
+      points: 0,
+      maxPoints: 2,
+      message: 'skipped: image large did not build',
+    }),
+    check('no-compiler', {
+      title: 'the small image holds no compiler',
+      status: 'error',
+      points: 0,
+      message: 'the grader could not complete this check: socket hang up',
+    }),
   ],
 };
 
@@ -70,13 +93,34 @@ const SCRATCH: StepResult = {
   title: 'Optional: an image FROM scratch',
   required: false,
   durationMs: 30,
-  checks: [check('tiny', { title: 'the scratch image is at most 1MB', status: 'fail', points: 0, message: `it printed \u001b[2J\u001b]0;pwned\u0007 and\rmore`, hint: 'Link it statically.' })],
+  checks: [
+    check('tiny', {
+      title: 'the scratch image is at most 1MB',
+      status: 'fail',
+      points: 0,
+      message: `it printed \u001b[2J\u001b]0;pwned\u0007 and\rmore`,
+      hint: 'Link it statically.',
+    }),
+  ],
 };
 
 function resultOf(steps: StepResult[], score: number, maxScore: number, passed: boolean): ExerciseResult {
   return {
-    exercise: 'multi', title: 'Multi-Stage', score, maxScore, passed, steps, images: [], submission: '/home/alice/multi',
-    runId: 'abc', grader: { name: 'grade', version: '0.1.0' }, startedAt: '2025-01-01T00:00:00.000Z', durationMs: 1300,
+    schemaVersion: 1,
+    exercise: 'multi',
+    exerciseFolder: 'multi',
+    title: 'Multi-Stage',
+    score,
+    maxScore,
+    passed,
+    steps,
+    images: [],
+    submission: '/home/alice/multi',
+    submissionId: 'multi',
+    runId: 'abc',
+    grader: { name: 'grade', version: '0.1.0' },
+    startedAt: '2025-01-01T00:00:00.000Z',
+    durationMs: 1300,
   };
 }
 
@@ -152,7 +196,11 @@ t.test('a step where every check passed is done, and its checks show no message'
   const view = new TerminalView({ stream, env: {} });
   const step = stepOf('s', 'Step S');
   view.onEvent({ type: 'step-start', step, dirLabel: '' });
-  view.onEvent({ type: 'step-end', step, result: { ...LARGE_SMALL, title: 'Step S', checks: [check('a', { title: 'first', message: 'hidden on pass', hint: 'never shown' })] } });
+  view.onEvent({
+    type: 'step-end',
+    step,
+    result: { ...LARGE_SMALL, title: 'Step S', checks: [check('a', { title: 'first', message: 'hidden on pass', hint: 'never shown' })] },
+  });
   t.equal(stream.text, 'Step S\ndone: Step S  1/1\n  PASS 1/1  first\n\n');
 });
 
@@ -163,7 +211,7 @@ t.test('FORCE_COLOR=1 colours a non-TTY stream', async (t) => {
   t.match(text, `  \u001b[32m✔\u001b[39m 2/2  the Dockerfile has two stages`, 'a green tick for a pass');
   t.match(text, `  \u001b[31m✖\u001b[39m 0/1  the small image is at most 10MB`, 'a red cross for a failure');
   t.match(text, '\u001b[36m      hint: Copy only the compiled binary into a minimal base image.\u001b[39m', 'a cyan hint');
-  t.notMatch(text, /\u001b\[2J|\u001b\]0;/, 'the student\'s own escapes are still removed');
+  t.notMatch(text, /\u001b\[2J|\u001b\]0;/, "the student's own escapes are still removed");
   t.equal(text.replace(/\u001b\[\d+m/g, '').split('\n').length, PLAIN.split('\n').length, 'the same lines, coloured');
 });
 
@@ -204,8 +252,15 @@ t.test('NO_COLOR (any value) and TERM=dumb in a terminal: no colour, no spinner'
     const at = JSON.stringify(env);
     t.notMatch(stream.text, /\u001b/, `${at}: not a single ESC byte`);
     t.notMatch(stream.text, SPINNER_FRAMES, `${at}: no spinner frame`);
-    t.ok(stream.writes.every((chunk) => chunk.endsWith('\n')), `${at}: whole lines only, nothing redrawn`);
-    t.match(stream.text, /^A large and a small image\n {2}\.\.\. building small from Dockerfile\nnot done: A large and a small image {2}2\/6\n {2}PASS 2\/2/, `${at}: the plain lines`);
+    t.ok(
+      stream.writes.every((chunk) => chunk.endsWith('\n')),
+      `${at}: whole lines only, nothing redrawn`,
+    );
+    t.match(
+      stream.text,
+      /^A large and a small image\n {2}\.\.\. building small from Dockerfile\nnot done: A large and a small image {2}2\/6\n {2}PASS 2\/2/,
+      `${at}: the plain lines`,
+    );
   }
 });
 
@@ -245,7 +300,11 @@ t.test('at 80 columns every line fits, no word is split, continuations are inden
   renderLong(stream, { NO_COLOR: '1' });
   const lines = stream.text.replace(/\n$/, '').split('\n');
 
-  t.same(lines.filter((line) => columnsOf(line) > 80), [], 'no line longer than 80 columns');
+  t.same(
+    lines.filter((line) => columnsOf(line) > 80),
+    [],
+    'no line longer than 80 columns',
+  );
   const seen = new Set(lines.flatMap((line) => line.split(' ')));
   const missing = wordsOf(LONG_STEP, LONG_CHECK, LONG_MESSAGE, LONG_HINT, LONG_LOG, LONG_ACTIVITY).filter((word) => !seen.has(word));
   t.same(missing, [], 'every word is on a line whole');
@@ -262,8 +321,15 @@ t.test('at 80 columns every line fits, no word is split, continuations are inden
 
   const failed = lines.findIndex((line) => line.startsWith('  FAIL 0/2  docker run'));
   t.match(lines[failed + 1], /^ {12}\S/, 'a long check title continues under its first word');
-  t.ok(lines.some((line) => /^ {6}\| Step 7\/11/.test(line)), 'the log line starts with its bar');
-  t.match(lines.find((line) => line.startsWith('  ... building small')), /^ {2}\.\.\. /, 'the activity line');
+  t.ok(
+    lines.some((line) => /^ {6}\| Step 7\/11/.test(line)),
+    'the log line starts with its bar',
+  );
+  t.match(
+    lines.find((line) => line.startsWith('  ... building small')),
+    /^ {2}\.\.\. /,
+    'the activity line',
+  );
   t.match(lines[lines.findIndex((line) => line.startsWith('  ... building small')) + 1], /^ {6}\S/, 'an activity continuation is indented');
 });
 
@@ -289,8 +355,15 @@ t.test('a spinner line is cut to fit one line of the terminal; finished lines wr
   }
   t.match(visible(frames[0]!), /A large single-stage image and a small multi-stage one, both built from the …$/, 'the title, cut with an ellipsis');
   const lines = stream.writes.filter((chunk) => chunk.endsWith('\n')).flatMap((chunk) => visible(chunk).replace(/\n$/, '').split('\n'));
-  t.same(lines.filter((line) => columnsOf(line) > 80), [], 'no written line is longer than 80 columns');
-  t.ok(lines.some((line) => line.startsWith('✖ A large single-stage image')), 'the step ends with a cross');
+  t.same(
+    lines.filter((line) => columnsOf(line) > 80),
+    [],
+    'no written line is longer than 80 columns',
+  );
+  t.ok(
+    lines.some((line) => line.startsWith('✖ A large single-stage image')),
+    'the step ends with a cross',
+  );
 });
 
 t.test('a name from a submission cannot start a line', async (t) => {
@@ -310,7 +383,12 @@ t.test('a name from a submission cannot start a line', async (t) => {
     view.note(`reports written to /tmp/a\n${forged[1]}`);
     view.onEvent({ type: 'cleanup-problem', text: `image x\n${forged[2]}` });
     const lines = stream.text.split('\n');
-    for (const text of forged) t.same(lines.filter((line) => line.trimStart().startsWith(text)), [], `no line starts with ${text}`);
+    for (const text of forged)
+      t.same(
+        lines.filter((line) => line.trimStart().startsWith(text)),
+        [],
+        `no line starts with ${text}`,
+      );
     t.ok(lines.includes(`submission: /home/alice/multi\\n${forged[1]}`), 'the newline in the path is shown as \\n');
     t.ok(lines.includes(`  ... warning: x\\n${forged[0]} is a fifo (named pipe): skipped`), 'in an activity line too');
     t.ok(lines.includes(`      cannot read x\\n${forged[0]}\\u2028${forged[2]}`), 'and in a message; a line separator is escaped too');
@@ -322,7 +400,11 @@ t.test('wrapWords, cutToColumns, columnsOf', async (t) => {
   t.same(wrapWords('one two three', 13, 0, 2), ['one two three'], 'fits exactly');
   t.same(wrapWords('one two three', 12, 0, 2), ['one two', 'three']);
   t.same(wrapWords('one two three', 10, 4, 4), ['one', 'two', 'three'], 'the lead and the indent count');
-  t.same(wrapWords('a /a/very/long/path/that/cannot/wrap b', 10, 0, 0), ['a', '/a/very/long/path/that/cannot/wrap', 'b'], 'a long word is whole on its own line');
+  t.same(
+    wrapWords('a /a/very/long/path/that/cannot/wrap b', 10, 0, 0),
+    ['a', '/a/very/long/path/that/cannot/wrap', 'b'],
+    'a long word is whole on its own line',
+  );
   t.same(wrapWords('    int x = 1; // a comment that is long', 20, 0, 4), ['    int x = 1; // a', 'comment that is', 'long'], 'leading spaces stay');
   t.equal(columnsOf('日本語 ok'), 9, 'wide characters take two columns');
   t.equal(columnsOf('e\u0301'), 1, 'a combining mark takes none');
@@ -336,7 +418,8 @@ t.test('checks not judged for one cause print it once; the summary says the grad
   const stream = new Sink();
   const view = new TerminalView({ stream, env: {} });
   const step = stepOf('s', 'Step S');
-  const cause = 'not judged: base image alpine:3.5 is not on this machine and no registry could be reached (no such host): connect to the network and grade again';
+  const cause =
+    'not judged: base image alpine:3.5 is not on this machine and no registry could be reached (no such host): connect to the network and grade again';
   const result: StepResult = {
     ...LARGE_SMALL,
     title: 'Step S',

@@ -52,7 +52,11 @@ t.test('carriage returns become newlines; tabs, newlines and unicode stay', asyn
 t.test('singleLine shows line breaks, tabs and other controls as visible escapes', async (t) => {
   t.equal(singleLine('x\nok 99 - forged'), 'x\\nok 99 - forged', 'a newline is \\n');
   t.equal(singleLine('a\r\nb\tc'), 'a\\r\\nb\\tc', 'CR and tab likewise');
-  t.equal(singleLine('esc\u001b[2J bell\u0007 nul\u0000 del\u007f nel\u0085'), 'esc\\u001b[2J bell\\u0007 nul\\u0000 del\\u007f nel\\u0085', 'other controls as \\u escapes');
+  t.equal(
+    singleLine('esc\u001b[2J bell\u0007 nul\u0000 del\u007f nel\u0085'),
+    'esc\\u001b[2J bell\\u0007 nul\\u0000 del\\u007f nel\\u0085',
+    'other controls as \\u escapes',
+  );
   t.equal(singleLine('ls\u2028ps\u2029'), 'ls\\u2028ps\\u2029', 'Unicode line and paragraph separators');
   t.equal(singleLine('abc\u202egpj.exe'), 'abc\\u202egpj.exe', 'a right-to-left override cannot disguise a name');
   t.equal(singleLine('lone \ud800 half'), 'lone \\ud800 half', 'half a surrogate pair');

@@ -1,0 +1,187 @@
+// `grade <exercise>`: grade the exercise in a folder. The top command: the other commands hang
+// from it. What grading needs (the loader, the engine, the graders, the reports) is loaded only
+// when it grades, so `grade --help` and `grade --version` stay fast.
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EXIT, exitCodeOf, type ExerciseResult } from '../../results.js';
+import { exercisesRoot } from '../../paths.js';
+import { version } from '../../version.js';
+import type { FileReport } from '../../../reports/index.js';
+import { StrictCommand, UsageError } from '../command-line.js';
+import { exerciseNames } from '../exercise-folders.js';
+import type { TerminalView } from '../progress.js';
+
+/** After a signal, how long cleanup may take before the process leaves anyway. */
+const CLEANUP_DEADLINE_MS = 5000;
+
+interface GradeOptions {
+  dir?: string;
+  reporter: string;
+  out?: string;
+  report?: string;
+  keep?: boolean;
+  exercises?: string;
+  [flag: string]: unknown;
+}
+
+export function gradeCommand(): StrictCommand {
+  const command: StrictCommand = new StrictCommand('grade')
+    .usage('<exercise> [options]')
+    .description('grade the exercise in a folder')
+    .enablePositionalOptions()
+    .argument('[exercise]')
+    .option('--dir <PATH>', 'the submission folder (default: the current folder)')
+    .option('--reporter <NAME>', 'what goes to stdout: terminal (default), json or tap', 'terminal')
+    .option('--out <DIR>', 'write report files into DIR (default ./grade-report with --report)')
+    .option('--report <LIST>', 'which files: tap,html,json,junit,gradescope,classroom (default: all)')
+    .option('--keep', 'keep the images built for inspection (containers are always removed)')
+    .option('--exercises <DIR>', 'where exercise specs live (default: the ones shipped with grade)')
+    .limitFlags(['runTimeoutMs', 'buildTimeoutMs', 'memoryBytes', 'pids', 'cpus', 'outputBytes', 'buildNetwork', 'engineTimeoutMs'])
+    .version(version, '-v, --version', 'show the version')
+    .runs((exercise: string | undefined, options: GradeOptions) =>
+      gradeExercise(
+        exercise,
+        options,
+        command.commands.map((each) => each.name()),
+      ),
+    );
+  return command;
+}
+
+async function gradeExercise(name: string | undefined, options: GradeOptions, commandNames: string[]): Promise<number> {
+  if (!name) throw new UsageError('name an exercise to grade, e.g. `grade multi`');
+  const root = path.resolve(options.exercises ?? exercisesRoot);
+  const [{ engineTimeoutFromFlags, limitsFromFlags }, { fileReports, stdoutReporters }, { suggest }] = await Promise.all([
+    import('../flag-values.js'),
+    import('../../../reports/index.js'),
+    import('../../spec/shapes.js'),
+  ]);
+  const engineTimeoutMs = engineTimeoutFromFlags(options);
+  const reporter = options.reporter;
+  if (!Object.hasOwn(stdoutReporters, reporter)) {
+    throw new UsageError(`--reporter ${reporter}: expected one of ${Object.keys(stdoutReporters).join(', ')}`);
+  }
+  const reportFiles = chosenReports(options.out, options.report, Object.keys(fileReports) as FileReport[]);
+  const flagLimits = limitsFromFlags(options);
+
+  const available = await exerciseNames(root);
+  if (!available.includes(name)) {
+    const guess = suggest(name, [...available, ...commandNames]);
+    throw new UsageError(`no exercise "${name}" in ${root} (exercises: ${available.join(', ') || 'none'})${guess ? `: did you mean "${guess}"?` : ''}`);
+  }
+  const [{ loadExercise }, { resolveLimits, fitToEngine }, { DockerodeEngine, where }, { grade }, { ImageLedger }, { TerminalView }] = await Promise.all([
+    import('../../spec/loader.js'),
+    import('../../spec/limits.js'),
+    import('../../engine/dockerode/index.js'),
+    import('../../grading/run.js'),
+    import('../../grading/image-ledger.js'),
+    import('../progress.js'),
+  ]);
+  const exercise = await loadExercise(path.join(root, name));
+  const submissionDir = path.resolve(options.dir ?? '.');
+  if (!(await stat(submissionDir).catch(() => undefined))?.isDirectory()) {
+    throw new UsageError(`--dir ${submissionDir}: no such folder`);
+  }
+  const limits = resolveLimits(exercise.limits, flagLimits);
+
+  // With a document on stdout, stdout carries it alone; the progress view goes to stderr.
+  const document = stdoutReporters[reporter as keyof typeof stdoutReporters];
+  const view = new TerminalView({ stream: document ? process.stderr : process.stdout });
+  // A malformed DOCKER_HOST or DOCKER_API_VERSION is refused here, before anything is shown.
+  const engine = new DockerodeEngine({ timeoutMs: engineTimeoutMs });
+  const interrupt = new AbortController();
+  let signalExit: number = EXIT.interrupted;
+  let cleanupProblems = 0;
+  // The first signal stops grading and cleans up, but only for so long: a stalled engine must not
+  // keep the process alive. A second signal leaves at once.
+  const onSignal = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+    view.stop();
+    if (interrupt.signal.aborted) {
+      process.stderr.write(`\n${signal} again: stopped at once; containers of this run may be left: run \`grade clean\` to remove them\n`);
+      process.exit(code);
+    }
+    signalExit = code;
+    process.stderr.write(`\n${signal}: stopping and removing what this run created (${signal} again to leave at once)...\n`);
+    interrupt.abort();
+    setTimeout(() => {
+      process.stderr.write(
+        `grade: cleanup did not finish within ${CLEANUP_DEADLINE_MS / 1000} s (is the Docker engine answering?); ` +
+          'containers of this run may be left: run `grade clean` to remove them\n',
+      );
+      process.exit(code);
+    }, CLEANUP_DEADLINE_MS).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  view.header(exercise.id, exercise.title, submissionDir);
+  try {
+    const engineInfo = await engine.info();
+    const fitted = fitToEngine(limits, engineInfo);
+    if (fitted.note) view.note(fitted.note);
+    const result = await grade({
+      exercise,
+      submissionDir,
+      engine,
+      engineInfo,
+      limits: fitted.limits,
+      keepImages: Boolean(options.keep),
+      ledger: ImageLedger.forEngine(where()),
+      onEvent: (event) => {
+        if (event.type === 'cleanup-problem') cleanupProblems++;
+        view.onEvent(event);
+      },
+      signal: interrupt.signal,
+    });
+    view.summary(result);
+    if (reportFiles) await writeReports(result, reportFiles.dir, reportFiles.names, fileReports, view);
+    if (document) process.stdout.write(document(result));
+    return exitCodeOf(result);
+  } catch (error) {
+    view.stop();
+    if (interrupt.signal.aborted) {
+      process.stderr.write(
+        cleanupProblems ? 'grading stopped; some of what it created could not be removed: run `grade clean`\n' : 'grading stopped; nothing was left behind\n',
+      );
+      return signalExit;
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** `--out DIR --report LIST`: which report files to write, or undefined for none. */
+function chosenReports(out: string | undefined, list: string | undefined, known: FileReport[]): { dir: string; names: FileReport[] } | undefined {
+  if (out === undefined && list === undefined) return undefined;
+  const names = (
+    list !== undefined
+      ? list
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean)
+      : known
+  ) as FileReport[];
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length || names.length === 0) {
+    throw new UsageError(`--report ${String(list)}: expected a comma-separated choice of ${known.join(',')}`);
+  }
+  return { dir: path.resolve(out ?? 'grade-report'), names: [...new Set(names)] };
+}
+
+async function writeReports(
+  result: ExerciseResult,
+  dir: string,
+  names: FileReport[],
+  fileReports: typeof import('../../../reports/index.js').fileReports,
+  view: TerminalView,
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const name of names) {
+    const { file, write } = fileReports[name];
+    await writeFile(path.join(dir, file), write(result));
+  }
+  view.note(`reports written to ${dir}: ${names.map((name) => fileReports[name].file).join(', ')}`);
+}

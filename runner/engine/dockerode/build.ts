@@ -1,0 +1,70 @@
+// Builds an image with the classic builder, bounded by the build timeout and the engine watchdog;
+// what the builder says is read by build-stream.ts.
+import type Docker from 'dockerode';
+import type { Readable } from 'node:stream';
+import { EngineError, type BuildOutcome, type BuildRequest } from '../engine.js';
+import { BuildStreamParser } from './build-stream.js';
+import type { EngineConnection } from './connection.js';
+import { asEngineError, engineMessage } from './errors.js';
+
+export async function build(engine: EngineConnection, request: BuildRequest): Promise<BuildOutcome> {
+  const started = Date.now();
+  const abort = new AbortController();
+  // Past the build timeout, a silent engine is the machine's fault, not the Dockerfile's.
+  const timer = setTimeout(() => void engine.stalledAt('the build').then((stall) => abort.abort(stall ?? new Error('timeout'))), request.limits.buildTimeoutMs);
+  const stopWatching = engine.watch('the build', (stall) => abort.abort(stall));
+  const onOuterAbort = () => abort.abort(request.signal?.reason);
+  request.signal?.addEventListener('abort', onOuterAbort);
+  const parser = new BuildStreamParser();
+  /** Why the build ended outside the stream: refused, timed out, interrupted. */
+  let stopped: string | undefined;
+  try {
+    const stream = (await engine.docker.buildImage(
+      request.context as unknown as NodeJS.ReadableStream,
+      {
+        // No tag and no labels: either would add images of the grader's own (the classic builder
+        // makes one LABEL step per label), and a regrade would no longer be served from the cache.
+        dockerfile: request.dockerfile,
+        target: request.target ?? '',
+        rm: true,
+        forcerm: true,
+        pull: false,
+        version: '1',
+        networkmode: request.limits.buildNetwork,
+        memory: request.limits.memoryBytes,
+        memswap: request.limits.memoryBytes,
+        cpuquota: Math.round(request.limits.cpus * 100_000),
+        cpuperiod: 100_000,
+        abortSignal: abort.signal,
+      } as Docker.ImageBuildOptions,
+    )) as Readable;
+    for await (const chunk of stream) parser.push(chunk as Buffer);
+  } catch (failure) {
+    if (abort.signal.reason instanceof EngineError) throw abort.signal.reason;
+    if (abort.signal.aborted) {
+      stopped = request.signal?.aborted
+        ? 'grading was interrupted'
+        : `build timed out after ${Math.round(request.limits.buildTimeoutMs / 1000)} s and was stopped`;
+    } else {
+      const converted = asEngineError(failure);
+      if (converted instanceof EngineError) throw converted;
+      stopped = engineMessage(failure);
+    }
+  } finally {
+    clearTimeout(timer);
+    stopWatching();
+    request.signal?.removeEventListener('abort', onOuterAbort);
+  }
+  const { steps, log, imageId, error: builderError } = parser.end();
+  const error = stopped ?? builderError;
+  const ok = error === undefined && imageId !== undefined;
+  return {
+    ok,
+    imageId: ok ? imageId : undefined,
+    steps,
+    log,
+    error: ok ? undefined : (error ?? 'the build ended without producing an image'),
+    timedOut: abort.signal.aborted && !request.signal?.aborted,
+    durationMs: Date.now() - started,
+  };
+}
