@@ -128,7 +128,7 @@ function sizeRow(image: ImageResult, scaleMax: number): string {
   return `<li class="chart-row" data-image="${attr(image.name)}">
 <span class="image-name">${text(image.name)}</span>
 <span class="track" aria-hidden="true"><span class="bar${over ? ' bar-over' : ''}" style="width:${percent(image.sizeBytes / scaleMax)}"></span>${bound}</span>
-<span class="image-size">${formatSize(image.sizeBytes)}</span>
+<span class="image-bytes">${formatSize(image.sizeBytes)}</span>
 </li>`;
 }
 
@@ -337,7 +337,7 @@ section{margin:1.5rem 0}
 .chart-axis .track{grid-column:2;height:100%}
 .chart-row{padding:.3rem 0;border-top:1px solid var(--line)}
 .image-name{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem;min-width:0}
-.image-size{text-align:right;font-variant-numeric:tabular-nums}
+.image-bytes{text-align:right;font-variant-numeric:tabular-nums}
 .track{position:relative;display:block;height:1.25rem;min-width:0}
 .bar{position:absolute;left:0;top:0;bottom:0;min-width:3px;background:var(--bar);border-radius:0 3px 3px 0}
 .bar-over{background:var(--bound)}
@@ -389,7 +389,7 @@ h1{font-size:1.3rem}
 .chart-row{grid-template-columns:minmax(0,1fr) 4.5rem;grid-template-areas:"name name" "track size"}
 .chart-row .image-name{grid-area:name}
 .chart-row .track{grid-area:track}
-.chart-row .image-size{grid-area:size}
+.chart-row .image-bytes{grid-area:size}
 .chart-axis{grid-template-columns:minmax(0,1fr) 4.5rem}
 .chart-axis .track{grid-column:1}
 .check-head{grid-template-columns:auto minmax(0,1fr)}

@@ -250,7 +250,7 @@ async function assertRenders(t: Test, browser: Browser, file: string, result: Ex
     'no helper image is charted',
   );
   t.same(
-    await page.locator('.image-size').allInnerTexts(),
+    await page.locator('.image-bytes').allInnerTexts(),
     own.map((image) => formatSize(image.sizeBytes)),
     'bars are labelled with their sizes',
   );
