@@ -64,7 +64,7 @@ function scoreSection(result: ExerciseResult): string {
 <div class="meter" aria-hidden="true"><span style="width:${percent(ratio)}"></span></div>
 ${verdict}
 </div>
-<p class="submission">Submission: <code>${text(result.submission)}</code></p>
+<p class="submission">Submission: <code>${text(result.submissionId)}</code></p>
 </header>`;
 }
 

@@ -837,3 +837,18 @@ t.test('writers do not change the result', async (t) => {
     t.same(result, before, name);
   }
 });
+
+t.test("no report written for a student shows the grading machine's path of the submission", async (t) => {
+  const { htmlReport } = await import('../../reports/html.js');
+  const result = { ...fixture('solution'), submission: '/home/instructor/class-2026/alice', submissionId: 'alice' };
+  for (const [name, text] of [
+    ['html', htmlReport(result)],
+    ['tap', tapReport(result)],
+    ['junit', junitReport(result)],
+    ['gradescope', gradescopeReport(result)],
+    ['classroom', classroomReport(result)],
+  ] as const) {
+    t.notMatch(text, '/home/instructor', `${name}: the path stays on the grading machine`);
+  }
+  t.match(htmlReport(result), '<code>alice</code>', 'the HTML names the submission by its id');
+});
