@@ -25,11 +25,31 @@ export class EngineStall extends Error {
   }
 }
 
+/** The time and the timers the bounds use: the real ones, or a test's fake that it advances itself. */
+export interface Timers {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+  setInterval(callback: () => void, ms: number): unknown;
+  clearInterval(timer: unknown): void;
+}
+
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+  setInterval: (callback, ms) => setInterval(callback, ms),
+  clearInterval: (timer) => clearInterval(timer as NodeJS.Timeout),
+};
+
 /** The engine timeout, and whether the engine was last seen silent. */
 export class EngineClock {
   private silentSince: number | undefined;
 
-  constructor(readonly timeoutMs: number) {}
+  constructor(
+    readonly timeoutMs: number,
+    readonly timers: Timers = realTimers,
+  ) {}
 
   /** The bound for a request starting now. */
   requestLimitMs(): number {
@@ -41,7 +61,7 @@ export class EngineClock {
   }
 
   silent(): void {
-    this.silentSince ??= Date.now();
+    this.silentSince ??= this.timers.now();
   }
 
   get isSilent(): boolean {
@@ -93,7 +113,7 @@ export function boundRequests(modem: Modem, clock: EngineClock): void {
     else outer?.addEventListener('abort', forward, { once: true });
     const release = () => outer?.removeEventListener('abort', forward);
     let settled = false;
-    const timer = setTimeout(() => {
+    const timer = clock.timers.setTimeout(() => {
       settled = true;
       const stall = new EngineStall(describeRequest(options.method, options.path), limitMs);
       clock.silent();
@@ -102,7 +122,7 @@ export function boundRequests(modem: Modem, clock: EngineClock): void {
       callback(stall, null);
     }, limitMs);
     dial({ ...options, abortSignal: own.signal }, (error, data) => {
-      clearTimeout(timer);
+      clock.timers.clearTimeout(timer);
       if (settled) {
         if (isStream(data)) data.destroy();
         return;
@@ -127,12 +147,13 @@ export function watchEngine(
   what: string,
   onStall: (stall: EngineStall) => void,
 ): () => void {
-  let lastAnswer = Date.now();
+  const { timers } = clock;
+  let lastAnswer = timers.now();
   let pinging = false;
   let stopped = false;
   const tick = () => {
     if (stopped) return;
-    if (Date.now() - lastAnswer >= clock.timeoutMs) {
+    if (timers.now() - lastAnswer >= clock.timeoutMs) {
       stop();
       clock.silent();
       onStall(new EngineStall(what, clock.timeoutMs));
@@ -141,38 +162,38 @@ export function watchEngine(
     if (pinging) return;
     pinging = true;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), Math.min(PING_LIMIT_MS, clock.timeoutMs));
+    const timer = timers.setTimeout(() => controller.abort(), Math.min(PING_LIMIT_MS, clock.timeoutMs));
     ping(controller.signal)
       .then(
         () => {
-          lastAnswer = Date.now();
+          lastAnswer = timers.now();
           clock.answered();
         },
         () => undefined,
       )
       .finally(() => {
-        clearTimeout(timer);
+        timers.clearTimeout(timer);
         pinging = false;
       });
   };
-  const interval = setInterval(tick, clock.pingEveryMs());
+  const interval = timers.setInterval(tick, clock.pingEveryMs());
   const stop = () => {
     stopped = true;
-    clearInterval(interval);
+    timers.clearInterval(interval);
   };
   return stop;
 }
 
 /** Whether the engine answers a ping within `ms` (never rejects). */
-export async function answersWithin(ping: (signal: AbortSignal) => Promise<unknown>, ms: number): Promise<boolean> {
+export async function answersWithin(ping: (signal: AbortSignal) => Promise<unknown>, ms: number, timers: Timers = realTimers): Promise<boolean> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), ms);
+  const timer = timers.setTimeout(() => controller.abort(), ms);
   try {
     await ping(controller.signal);
     return true;
   } catch {
     return false;
   } finally {
-    clearTimeout(timer);
+    timers.clearTimeout(timer);
   }
 }

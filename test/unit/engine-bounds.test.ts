@@ -3,6 +3,7 @@
 // reports an engine that answers no ping.
 import t from 'tap';
 import { answersWithin, boundRequests, describeRequest, EngineClock, EngineStall, watchEngine } from '../../runner/engine/bounds.js';
+import { FakeTimers } from '../support/fake-timers.js';
 import { asEngineError } from '../../runner/engine/dockerode/index.js';
 import { EngineError } from '../../runner/engine/engine.js';
 
@@ -24,11 +25,14 @@ const dialed = (modem: { dial(options: object, callback: Callback): void }, opti
 
 t.test('a short request without an answer fails as a stall, and is aborted', async (t) => {
   const { modem, requests } = scriptedModem();
-  const clock = new EngineClock(200);
+  const timers = new FakeTimers();
+  const clock = new EngineClock(200, timers);
   boundRequests(modem, clock);
-  const failure = (await dialed(modem, { path: '/containers/3f2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708/json', method: 'GET' }).catch(
+  const failing = dialed(modem, { path: '/containers/3f2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708/json', method: 'GET' }).catch(
     (error: unknown) => error,
-  )) as EngineStall;
+  );
+  await timers.advance(200);
+  const failure = (await failing) as EngineStall;
   t.type(failure, EngineStall);
   t.equal(failure.message, 'GET /containers/3f2a1b4c5d6e/json got no answer within 0.2 s');
   t.equal(requests[0]!.options.abortSignal?.aborted, true, 'the request itself was aborted');
@@ -72,11 +76,12 @@ t.test("the caller's abort signal still aborts the request", async (t) => {
 
 t.test('long requests are left to their own limits and the watchdog', async (t) => {
   const { modem, requests } = scriptedModem();
-  boundRequests(modem, new EngineClock(50));
+  const timers = new FakeTimers();
+  boundRequests(modem, new EngineClock(50, timers));
   for (const path of ['/build?', '/images/create?', '/containers/abc/wait?', '/images/load?']) {
     void dialed(modem, { path, method: 'POST' }).catch(() => undefined);
   }
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await timers.advance(200);
   t.equal(requests.length, 4);
   t.ok(
     requests.every((request) => request.options.abortSignal === undefined),
@@ -85,28 +90,45 @@ t.test('long requests are left to their own limits and the watchdog', async (t) 
 });
 
 t.test('the watchdog reports an engine that answers no ping, and only then', async (t) => {
-  const clock = new EngineClock(300);
-  const silent = await new Promise<EngineStall>((resolve) => {
-    watchEngine(() => new Promise(() => undefined), clock, 'pings during the build', resolve);
-  });
-  t.equal(silent.message, 'pings during the build got no answer within 0.3 s');
+  const timers = new FakeTimers();
+  const clock = new EngineClock(300, timers);
+  const stalls: EngineStall[] = [];
+  watchEngine(
+    () => new Promise(() => undefined),
+    clock,
+    'pings during the build',
+    (stall) => stalls.push(stall),
+  );
+  await timers.advance(299);
+  t.same(stalls, [], 'not before the engine timeout');
+  await timers.advance(1000);
+  t.equal(stalls.length, 1, 'once');
+  t.equal(stalls[0]?.message, 'pings during the build got no answer within 0.3 s');
   t.ok(clock.isSilent);
 
-  let stalls = 0;
+  const answering = new FakeTimers();
+  let answered = 0;
+  let quiet = 0;
   const stop = watchEngine(
-    async () => undefined,
-    new EngineClock(300),
+    async () => {
+      answered++;
+    },
+    new EngineClock(300, answering),
     'pings during the run',
-    () => stalls++,
+    () => quiet++,
   );
-  await new Promise((resolve) => setTimeout(resolve, 900));
+  await answering.advance(10_000);
   stop();
-  t.equal(stalls, 0, 'an answering engine is never reported');
+  t.ok(answered >= 30, `the engine was pinged (${answered} times)`);
+  t.equal(quiet, 0, 'an answering engine is never reported');
 });
 
 t.test('answersWithin tells a silent engine from an answering one', async (t) => {
   t.equal(await answersWithin(async () => 'OK', 100), true);
-  t.equal(await answersWithin((signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))), 100), false);
+  const timers = new FakeTimers();
+  const silent = answersWithin((signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))), 100, timers);
+  await timers.advance(100);
+  t.equal(await silent, false);
   t.equal(await answersWithin(() => Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })), 100), false);
 });
 
