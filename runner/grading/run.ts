@@ -11,7 +11,7 @@ import { SCHEMA_VERSION, summarize, type CheckResult, type ExerciseResult, type 
 import type { ImageLedger } from './image-ledger.js';
 import { GradingSession } from './session.js';
 import { graderOf } from '../../graders/index.js';
-import type { Check, Exercise, Located, Step } from '../spec/loader.js';
+import type { Check, Exercise, Need, Step } from '../spec/loader.js';
 import { singleLine } from '../text/plain.js';
 import { version } from '../version.js';
 
@@ -217,17 +217,13 @@ async function runCheck(
 const only = (result: CheckResult): CheckRun => ({ result });
 
 /** Why a `needs` list is not met, or undefined when every prerequisite passed. */
-function unmetNeed(needs: Located<string>[], step: Step, done: StepResult[], sameStep: CheckResult[]): string | undefined {
-  for (const { value } of needs) {
-    const [stepId, checkId] = value.includes('/') ? value.split('/', 2) : [undefined, value];
-    let results: CheckResult[];
-    if (stepId !== undefined) results = done.find((result) => result.id === stepId)?.checks.filter((check) => check.id === checkId) ?? [];
-    else if (sameStep.some((check) => check.id === value)) results = sameStep.filter((check) => check.id === value);
-    else results = done.find((result) => result.id === value)?.checks ?? [];
-    const unmet = results.find((result) => result.status !== 'pass');
+function unmetNeed(needs: Need[], step: Step, done: StepResult[], sameStep: CheckResult[]): string | undefined {
+  for (const need of needs) {
+    // The loader resolved each need to a step (this one, or an earlier one) and perhaps a check.
+    const checks = need.step === step.id ? sameStep : (done.find((result) => result.id === need.step)?.checks ?? []);
+    const unmet = checks.find((result) => (need.check === undefined || result.id === need.check) && result.status !== 'pass');
     if (unmet) {
-      const where = stepId ?? (sameStep.includes(unmet) ? step.id : value);
-      return `needs ${where}/${unmet.id} (${unmet.title}), which ${unmet.status === 'fail' ? 'failed' : unmet.status === 'skip' ? 'was skipped' : 'could not be checked'}`;
+      return `needs ${need.step}/${unmet.id} (${unmet.title}), which ${unmet.status === 'fail' ? 'failed' : unmet.status === 'skip' ? 'was skipped' : 'could not be checked'}`;
     }
   }
   return undefined;

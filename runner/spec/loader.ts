@@ -13,6 +13,7 @@ import {
   Cursor,
   duration,
   INVALID,
+  mapParsed,
   list,
   number,
   object,
@@ -36,9 +37,28 @@ const name = () => string({ pattern: NAME, patternName: 'a lower-case name such 
 const relativePath = () => string({ pattern: /^(?!\/)[^\0]+$/, patternName: 'a path relative to the submission' });
 
 /** A value and where it was written, for reference errors found after parsing. */
+/**
+ * A prerequisite as written (`written`, at `at`) and, once the loader has resolved it against
+ * the exercise, what it names: every check of step `step`, or its check `check`.
+ */
+export interface Need extends Located<string> {
+  step: string;
+  check?: string;
+}
+
 export interface Located<T> {
   value: T;
   at: Cursor;
+}
+
+/** A `needs` entry as written; `step` and `check` are filled in when references are checked. */
+function need(): Shape<Need> {
+  const written = located(string());
+  return {
+    expects: written.expects,
+    parse: (node, at) => mapParsed(written.parse(node, at), (value) => ({ ...value, step: '' })),
+    jsonSchema: () => written.jsonSchema(),
+  };
 }
 
 function located<T>(shape: Shape<T>): Shape<Located<T>> {
@@ -167,7 +187,7 @@ export interface Check {
   options: Readonly<Record<string, unknown>>;
   points: number;
   hint?: string;
-  needs: Located<string>[];
+  needs: Need[];
   uses: ActionUse[];
   at: Cursor;
   /** Where the check is written: the spec file (as loaded) and the line of its mapping. */
@@ -183,7 +203,7 @@ export const commonCheckFields = {
   kind: string(),
   points: optional(number({ min: 0, max: MAX_POINTS }), 1),
   hint: optional(string()),
-  needs: optional(list(located(string())), []),
+  needs: optional(list(need()), []),
 };
 
 const check: Shape<Check> = {
@@ -245,7 +265,7 @@ export interface Step {
   /** Candidate folders relative to the submission; the first that exists is graded. */
   dirs: string[];
   bonus: boolean;
-  needs: Located<string>[];
+  needs: Need[];
   actions: Action[];
   checks: Check[];
   file: string;
@@ -257,7 +277,7 @@ const stepShape = object({
   description: optional(string()),
   dir: optional(oneOrMany(string()), ['.']),
   bonus: optional(boolean(), false),
-  needs: optional(list(located(string())), []),
+  needs: optional(list(need()), []),
   actions: optional(list(action), []),
   checks: list(check, { min: 1 }),
 });
@@ -475,7 +495,7 @@ function describeNames(actions: Map<string, ActionKind>, kind: ActionKind): stri
 
 /** `needs` names an earlier check of the same step, an earlier step, or `step/check`. */
 function checkNeed(
-  need: Located<string>,
+  need: Need,
   step: Step,
   index: number,
   earlierChecks: Set<string>,
@@ -485,10 +505,16 @@ function checkNeed(
 ): void {
   const [stepId, checkId] = need.value.includes('/') ? need.value.split('/', 2) : [undefined, need.value];
   if (stepId === undefined) {
-    if (earlierChecks.has(need.value)) return;
+    if (earlierChecks.has(need.value)) {
+      Object.assign(need, { step: step.id, check: need.value });
+      return;
+    }
     if (stepIndex.has(need.value)) {
       const target = stepIndex.get(need.value)!;
-      if (target < index) return;
+      if (target < index) {
+        need.step = need.value;
+        return;
+      }
       report(
         need.at,
         target === index
@@ -517,7 +543,9 @@ function checkNeed(
   }
   if (!steps[target]!.checks.some((other) => other.id === checkId)) {
     report(need.at, `needs "${need.value}": step ${stepId} has no check "${checkId}" (checks: ${steps[target]!.checks.map((other) => other.id).join(', ')})`);
+    return;
   }
+  Object.assign(need, { step: stepId, check: checkId });
 }
 
 export function exerciseJsonSchema(): Record<string, unknown> {

@@ -555,3 +555,31 @@ function contextWith(builds: Record<string, OutcomeByKind['build']>): CheckConte
     helper: (purpose) => ({ name: `helper-${purpose}`, labels: {} }),
   };
 }
+
+t.test('needs are resolved once, at load, to the step and check they name', async (t) => {
+  const exercise = await loadExercise(multiDir);
+  const needsOf = (stepId: string, checkId: string) =>
+    exercise.steps
+      .find((step) => step.id === stepId)!
+      .checks.find((check) => check.id === checkId)!
+      .needs.map(({ value, step, check }) => ({ value, step, check }));
+  t.same(needsOf('target-stage', 'from-cache'), [{ value: 'large-small/small-builds', step: 'large-small', check: 'small-builds' }], 'step/check');
+  t.same(
+    needsOf('scratch-sleep', 'top-shows-sleep'),
+    [{ value: 'still-running', step: 'scratch-sleep', check: 'still-running' }],
+    'an earlier check of the same step',
+  );
+  t.same(needsOf('compile-hello', 'compiles-cleanly'), [{ value: 'hello-c-exists', step: 'compile-hello', check: 'hello-c-exists' }]);
+
+  const dir = t.testdir({
+    'exercise.yaml': 'id: two\ntitle: Two\nsteps: [first, second]\n',
+    'first.yaml': 'id: first\ntitle: First\nchecks:\n  - id: a\n    title: A\n    kind: file-exists\n    paths: [x]\n',
+    'second.yaml': 'id: second\ntitle: Second\nneeds: [first]\nchecks:\n  - id: b\n    title: B\n    kind: file-exists\n    paths: [y]\n',
+  });
+  const two = await loadExercise(dir);
+  t.same(
+    two.steps[1]!.needs.map(({ value, step, check }) => ({ value, step, check })),
+    [{ value: 'first', step: 'first', check: undefined }],
+    'a whole step',
+  );
+});
