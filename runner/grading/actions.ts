@@ -31,6 +31,8 @@ export interface ActionEnv {
   /** What the grader is doing now, for the progress display. */
   activity(text: string): void;
   signal: AbortSignal;
+  /** Waits `ms` or until `signal` fires: a started container's settle time (a test's own clock in unit tests). */
+  wait(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 const failed = (reason: string): Failed => ({ ok: false, reason });
@@ -288,11 +290,11 @@ async function start(action: Extract<Action, { kind: 'start' }>, env: ActionEnv)
     cmd: action.command,
   });
   env.session.trackContainer(started.id);
-  if (!started.startError) await sleep(action.settleMs, env.signal);
+  if (!started.startError) await env.wait(action.settleMs, env.signal);
   return { ok: true, id: started.id, image: built.ref, startError: started.startError };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function wait(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     signal.addEventListener(

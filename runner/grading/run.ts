@@ -4,7 +4,7 @@
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { CheckContext, Verdict } from '../../graders/types.js';
-import { perform, type ActionEnv } from './actions.js';
+import { perform, wait, type ActionEnv } from './actions.js';
 import { EngineError, type DockerEngine, type EngineInfo, type Limits } from '../engine/engine.js';
 import type { Outcome, OutcomeByKind } from '../../graders/outcomes.js';
 import { SCHEMA_VERSION, summarize, type CheckResult, type ExerciseResult, type ImageFact, type ImageResult, type StepResult } from '../results.js';
@@ -35,6 +35,8 @@ export interface GradeOptions {
   ledger?: ImageLedger;
   onEvent?: (event: RunEvent) => void;
   signal?: AbortSignal;
+  /** How the run waits out a started container's settle time; a real timer unless a test says otherwise. */
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>;
   runId?: string;
 }
 
@@ -82,6 +84,7 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
         images,
         signal,
         activity: (text) => onEvent({ type: 'activity', step, text }),
+        wait: options.wait ?? wait,
       };
       for (const action of step.actions) {
         outcomes.set(action.name, stepBlocked ? { ok: false, reason: stepBlocked } : await perform(action, env));

@@ -92,16 +92,25 @@ async function setUp(t: Test, setup: Setup = {}) {
     .onStart(APP_ID, { id: 'server-1' });
   setup.engine?.(engine);
   const events: RunEvent[] = [];
+  // The settle time is waited on the test's own terms: noted, never slept.
+  const waits: number[] = [];
+  const wait = async (ms: number) => {
+    waits.push(ms);
+  };
   const run = () =>
-    grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't1', onEvent: (event) => events.push(event) });
-  return { root, exercise, engine, events, run };
+    grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't1', onEvent: (event) => events.push(event), wait });
+  return { root, exercise, engine, events, run, waits };
 }
+
+/** A settle time that passes at once. */
+const settled = async () => undefined;
 
 const statuses = (result: ExerciseResult) => Object.fromEntries(Object.entries(checksById(result)).map(([id, check]) => [id, check.status]));
 
 t.test('a good submission passes every check, and everything it created is removed', async (t) => {
-  const { engine, events, run, root } = await setUp(t, { submission: { Dockerfile: DOCKERFILE, 'hi.txt': 'hi\n', 'NOTES.md': '# notes\n' } });
+  const { engine, events, run, root, waits } = await setUp(t, { submission: { Dockerfile: DOCKERFILE, 'hi.txt': 'hi\n', 'NOTES.md': '# notes\n' } });
   const result = await run();
+  t.same(waits, [1], "the started container settles for its settle time, on the run's clock");
 
   t.same(statuses(result), {
     'app/has-dockerfile': 'pass',
@@ -302,7 +311,7 @@ t.test('bonus steps add points but never decide passed', async (t) => {
 
 t.test('keepImages keeps the images but still removes the containers', async (t) => {
   const { root, exercise, engine } = await setUp(t);
-  await grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't1', keepImages: true });
+  await grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't1', keepImages: true, wait: settled });
   t.same(engine.leftovers(), { containers: [], images: ['grade-t1-app:latest'] });
   t.same(engine.taggedImages, ['grade-t1-app:latest'], 'tagged by run and action name');
 });
@@ -374,9 +383,9 @@ t.test('the images a build created are written to the ledger, cached ones and th
         },
       ),
   });
-  await grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't1', ledger });
+  await grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't1', ledger, wait: settled });
   t.same(await ledger.read(), ['cccccccccccc'], 'only the step the build made anew');
-  await grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't2', ledger });
+  await grade({ exercise, submissionDir: path.join(root, 'alice'), engine, limits: testLimits, runId: 't2', ledger, wait: settled });
   t.same(await ledger.read(), ['cccccccccccc'], 'each id once');
 });
 
