@@ -46,19 +46,19 @@ export interface StepResult {
   durationMs: number;
 }
 
-/** A measurement worth charting: an image a run built and its size. */
+/** A measurement worth charting: an image a run built, its size, and whose it is. */
 export interface ImageFact {
   name: string;
   step: string;
   sizeBytes: number;
+  /** Built only for the grader's use (a toolchain to compile in, a tools image), not the student's work. */
+  helper: boolean;
 }
 
-/** An image as the results carry it: its size, the bound a check set on it, and whose it is. */
+/** An image as the results carry it: its facts, and the bound a check set on it. */
 export interface ImageResult extends ImageFact {
   /** The most it may weigh, when a check set a bound (the tightest of them). */
   maxBytes?: number;
-  /** Built only for the grader's use (a toolchain to compile in, a tools image), not the student's work. */
-  helper: boolean;
 }
 
 export interface ExerciseResult {

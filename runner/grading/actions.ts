@@ -114,7 +114,7 @@ async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv,
 
   for (const base of externalBaseImages(parsed)) {
     const problem = await ensureImage(base, env);
-    if (problem) return { ...failure(problem.reason), environment: problem.unreachable || undefined, hint: problem.unreachable ? undefined : problem.hint };
+    if (problem) return { ...failure(problem.reason), environment: problem.unreachable || undefined, hint: problem.hint };
   }
 
   let context: Awaited<ReturnType<typeof packContext>>;
@@ -143,7 +143,8 @@ async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv,
   // Untagged, the image is known by its id alone.
   const image = await env.engine.inspectImage(outcome.imageId!);
   if (!image) return failure(`${shown} built, but the engine has no image ${outcome.imageId} afterwards`, outcome);
-  env.images.push({ name: action.name, step: env.step, sizeBytes: image.sizeBytes });
+  // A toolchain cut from the student's Dockerfile is the grader's, to compile or probe in.
+  env.images.push({ name: action.name, step: env.step, sizeBytes: image.sizeBytes, helper: action.part === 'toolchain' });
   return { ok: true, ref: image.id, id: image.id, sizeBytes: image.sizeBytes, dockerfile: choice.dockerfile, target, build: outcome };
 }
 

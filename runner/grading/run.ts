@@ -131,9 +131,7 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
     title: exercise.title,
     ...summarize(steps),
     steps,
-    images: images.map(
-      (image): ImageResult => ({ ...image, ...(maxBytes.has(image) ? { maxBytes: maxBytes.get(image) } : {}), helper: isHelper(exercise, image) }),
-    ),
+    images: images.map((image): ImageResult => (maxBytes.has(image) ? { ...image, maxBytes: maxBytes.get(image) } : image)),
     submission: submissionDir,
     submissionId: singleLine(path.basename(submissionDir) || submissionDir),
     runId: session.runId,
@@ -142,14 +140,6 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
     startedAt: startedAt.toISOString(),
     durationMs: Date.now() - startedAt.getTime(),
   };
-}
-
-/** An image only the grader needs: a toolchain cut from the student's Dockerfile to compile or probe in. */
-function isHelper(exercise: Exercise, image: ImageFact): boolean {
-  const action = exercise.steps
-    .find((step) => step.id === image.step)
-    ?.actions.find((candidate) => candidate.kind === 'build' && candidate.name === image.name);
-  return action?.kind === 'build' && action.part === 'toolchain';
 }
 
 /** A check's place in its spec, as the results give it: relative to the exercise's folder. */

@@ -1,5 +1,5 @@
-// One grading run's identity and belongings: the run id that names and labels every image and
-// container it creates, and the list of them, removed when grading ends, pass or fail.
+// One grading run's identity and belongings: the run id that names and labels every container it
+// creates (removed when grading ends, pass or fail), and the record of the images its builds made.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EngineError, type BuildOutcome, type DockerEngine, type Labels } from '../engine/engine.js';
@@ -8,8 +8,7 @@ import type { ImageLedger } from './image-ledger.js';
 export const LABEL = {
   tool: 'grade.tool',
   run: 'grade.run',
-  /** host:pid of the process grading, so `grade clean` leaves live runs alone. Its key sorts
-   *  right after `grade.run`: the builder's per-label images then all carry the run label. */
+  /** host:pid of the process grading, so `grade clean` leaves live runs alone. */
   owner: 'grade.run-owner',
   exercise: 'grade.exercise',
   submission: 'grade.submission',
