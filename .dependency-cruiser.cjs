@@ -18,7 +18,7 @@ module.exports = {
       comment: 'A report is a pure function of the results (and of the plain-text helpers).',
       severity: 'error',
       from: { path: '^reports/' },
-      to: { path: ours, pathNot: ['^reports/', '^runner/results\\.ts$', '^runner/text/'] },
+      to: { path: ours, pathNot: ['^reports/', '^runner/(class-)?results\\.ts$', '^runner/text/'] },
     },
     {
       name: 'text-is-a-leaf',
@@ -31,6 +31,12 @@ module.exports = {
       severity: 'error',
       from: { path: '^runner/results\\.ts$' },
       to: { path: ours },
+    },
+    {
+      name: 'class-results-build-on-results-alone',
+      severity: 'error',
+      from: { path: '^runner/class-results\\.ts$' },
+      to: { path: ours, pathNot: '^runner/results\\.ts$' },
     },
     {
       name: 'submission-reads-files-only',
@@ -63,6 +69,13 @@ module.exports = {
       severity: 'error',
       from: { path: ours, pathNot: '^runner/cli/' },
       to: { path: '^runner/cli/' },
+    },
+    {
+      name: 'batch-sits-on-grading',
+      comment: 'Batch grading drives single gradings and writes the gradebook; nothing below it knows of classes.',
+      severity: 'error',
+      from: { path: ours, pathNot: ['^runner/(cli|batch)/'] },
+      to: { path: '^runner/batch/' },
     },
     {
       name: 'grading-never-reports',

@@ -3,6 +3,7 @@
 import { formatDuration, formatSize } from '../runner/text/format.js';
 import { stepTotals, type CheckResult, type CheckStatus, type ExerciseResult, type ImageResult, type LogKind, type StepResult } from '../runner/results.js';
 import { plainText } from '../runner/text/plain.js';
+import { attr, escapeHtml, oneLine, percent, prose, readableDate, text } from './html-text.js';
 
 /** A line diff is quadratic; past this many line pairs the two texts are shown side by side instead. */
 const MAX_DIFF_CELLS = 1_000_000;
@@ -265,39 +266,6 @@ function footer(result: ExerciseResult): string {
 <div><dt>Duration</dt><dd>${formatDuration(result.durationMs)}</dd></div>
 </dl>
 </footer>`;
-}
-
-/** UTC to the second, the same for every reader: the report must not depend on where it is opened. */
-function readableDate(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-}
-
-function percent(ratio: number): string {
-  return `${Math.min(100, Math.max(0, ratio * 100)).toFixed(2)}%`;
-}
-
-function oneLine(value: string): string {
-  return plainText(value).replace(/\s+/g, ' ').trim();
-}
-
-/** Text from the results, made printable and escaped for element content. */
-function text(value: string): string {
-  return escapeHtml(plainText(value));
-}
-
-/** Text from the results inside a double-quoted attribute. */
-function attr(value: string): string {
-  return escapeHtml(plainText(value).replace(/\n/g, ' '));
-}
-
-/** Messages and hints quote commands in backticks; those become <code> after escaping, so no markup gets in. */
-function prose(value: string): string {
-  return text(value).replace(/`([^`\n]+)`/g, '<code>$1</code>');
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
 const CSS = `

@@ -2,7 +2,7 @@
 // the same forms, then checked against the table's bounds in the flag's own words.
 import { LineCounter, parseDocument } from 'yaml';
 import type { Limits } from '../engine/engine.js';
-import { isBounded, LIMIT_TABLE, outOfBounds, type LimitKey, type LimitRow } from '../spec/limit-table.js';
+import { isBounded, LIMIT_TABLE, outOfBounds, type LimitKey, type LimitRow, type MachineKey } from '../spec/limit-table.js';
 import { rowShape } from '../spec/limits.js';
 import { Cursor, duration, INVALID, type Shape } from '../spec/shapes.js';
 import { SettingError, UsageError } from './command-line.js';
@@ -32,10 +32,25 @@ export function limitsFromFlags(values: Record<string, unknown>): Partial<Limits
 
 /** `--engine-timeout`, or the table's default. */
 export function engineTimeoutFromFlags(values: Record<string, unknown>): number {
-  const row = LIMIT_TABLE.engineTimeoutMs;
+  return machineSettingFromFlags(values, 'engineTimeoutMs');
+}
+
+/** A setting of the grading machine (`--engine-timeout`, `--submission-timeout`), or the table's default. */
+export function machineSettingFromFlags(values: Record<string, unknown>, key: MachineKey): number {
+  const row = LIMIT_TABLE[key];
   const text = values[camelCase(row.flag)];
   return typeof text === 'string' ? Number(flagValue(row.flag, text, duration(), row)) : row.default;
 }
 
 /** commander's name for a flag's value: `--run-timeout` is `runTimeout`. */
 const camelCase = (flag: string) => flag.replace(/-(.)/g, (_, letter: string) => letter.toUpperCase());
+
+/** A duration flag outside the table (`--other-hosts-after 2h`): at least a second, at most a week. */
+export function parseDurationFlag(flag: string, text: string): number {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const cursor = new Cursor({ file: flag, lineCounter }, [], null);
+  const value = duration({ min: 1000, max: 7 * 24 * 60 * 60_000 }).parse(doc.contents as never, cursor);
+  if (value === INVALID) throw new UsageError(`${flag} ${text}: ${cursor.issues[0]?.message ?? 'expected a duration such as 90s, 30m or 6h'}`);
+  return value;
+}

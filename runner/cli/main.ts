@@ -1,16 +1,18 @@
 #!/usr/bin/env node
-// The `grade` command: grade an exercise in a folder, list the exercises, clean up after killed
-// runs. Exit codes: 0 every required check passed, 1 some did not, 2 grading was impossible
+// The `grade` command: grade an exercise in a folder, list the exercises, batch-grade a class and
+// merge its shards, clean up after killed runs. Exit codes: 0 every required check passed, 1 some did not, 2 grading was impossible
 // (bad arguments, an invalid spec, no engine), 130/143 interrupted. This entry only parses the
 // command line and reports failures; each command (commands/) loads what it uses when it runs.
 import { CommanderError } from 'commander';
 import { EXIT } from '../results.js';
 import { SettingError, UnknownOptionError, UsageError } from './command-line.js';
+import { batchCommand } from './commands/batch.js';
 import { cleanCommand } from './commands/clean.js';
 import { gradeCommand } from './commands/grade.js';
 import { listCommand } from './commands/list.js';
+import { mergeCommand } from './commands/merge.js';
 
-const program = gradeCommand().addCommand(listCommand()).addCommand(cleanCommand());
+const program = gradeCommand().addCommand(listCommand()).addCommand(batchCommand()).addCommand(mergeCommand()).addCommand(cleanCommand());
 
 /** What the user reads when a command fails, and the exit status. */
 async function report(error: unknown): Promise<number> {

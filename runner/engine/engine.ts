@@ -143,8 +143,9 @@ export interface PullProgress {
 }
 
 export interface OurObjects {
-  containers: { id: string; name: string; labels: Labels }[];
-  images: { id: string; tags: string[]; labels: Labels }[];
+  /** `createdAt`: when the engine made it, in ms since the epoch, when it says. */
+  containers: { id: string; name: string; labels: Labels; createdAt?: number }[];
+  images: { id: string; tags: string[]; labels: Labels; createdAt?: number }[];
 }
 
 export interface DockerEngine {

@@ -1,16 +1,20 @@
 // `grade clean`: removes what killed runs left behind, found by the grade.tool label and nothing
-// else. Objects of a run still grading on this machine are left alone unless `all` is asked.
+// else. Objects of a run still grading are left alone unless `all` is asked: on this machine the
+// owner's pid tells; a run of another machine sharing the engine counts as alive for hours.
 // `--cache` also gives back the layer cache gradings built, as the image ledger recorded it.
 import type { DockerEngine } from '../engine/engine.js';
 import type { ImageLedger } from './image-ledger.js';
-import { LABEL, OURS, ownerAlive } from './session.js';
+import { LABEL, OURS, runMayBeGrading } from './session.js';
 
 export interface CleanReport {
   removed: string[];
   inUse: string[];
 }
 
-export async function cleanLeftovers(engine: DockerEngine, options: { all?: boolean; only?: string } = {}): Promise<CleanReport> {
+/** A run on another machine sharing the engine counts as alive until its objects are this old. */
+export const OTHER_HOST_RUN_MS = 6 * 60 * 60_000;
+
+export async function cleanLeftovers(engine: DockerEngine, options: { all?: boolean; only?: string; otherHostMs?: number } = {}): Promise<CleanReport> {
   const report: CleanReport = { removed: [], inUse: [] };
   // `only` narrows the sweep to one more label (`key=value`); it never widens it beyond ours.
   const listed = await engine.listOurs(OURS);
@@ -18,10 +22,11 @@ export async function cleanLeftovers(engine: DockerEngine, options: { all?: bool
   const mine = <T extends { labels: Record<string, string> }>(objects: T[]) => (key ? objects.filter((object) => object.labels[key] === value) : objects);
   const containers = mine(listed.containers);
   const images = mine(listed.images);
-  const live = (labels: Record<string, string>) => !options.all && ownerAlive(labels[LABEL.owner]);
+  const live = ({ labels, createdAt }: { labels: Record<string, string>; createdAt?: number }) =>
+    !options.all && runMayBeGrading(labels[LABEL.owner], createdAt, options.otherHostMs ?? OTHER_HOST_RUN_MS);
   for (const container of containers) {
     const shown = `container ${container.name || container.id.slice(0, 12)}`;
-    if (live(container.labels)) {
+    if (live(container)) {
       report.inUse.push(shown);
       continue;
     }
@@ -30,7 +35,7 @@ export async function cleanLeftovers(engine: DockerEngine, options: { all?: bool
   }
   for (const image of images) {
     const shown = `image ${image.tags.join(', ') || image.id.replace(/^sha256:/, '').slice(0, 12)}`;
-    if (live(image.labels)) {
+    if (live(image)) {
       report.inUse.push(shown);
       continue;
     }

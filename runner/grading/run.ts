@@ -9,7 +9,7 @@ import { EngineError, type DockerEngine, type EngineInfo, type Limits } from '..
 import type { Outcome, OutcomeByKind } from '../../graders/outcomes.js';
 import { SCHEMA_VERSION, summarize, type CheckResult, type ExerciseResult, type ImageFact, type ImageResult, type StepResult } from '../results.js';
 import type { ImageLedger } from './image-ledger.js';
-import { GradingSession } from './session.js';
+import { GradingSession, type BuildWitness } from './session.js';
 import { graderOf } from '../../graders/index.js';
 import type { Check, Exercise, Need, Step } from '../spec/loader.js';
 import { singleLine } from '../text/plain.js';
@@ -33,11 +33,21 @@ export interface GradeOptions {
   engineInfo?: EngineInfo;
   /** Where the images builds create are written down, for `grade clean --cache`. */
   ledger?: ImageLedger;
+  /** Told of every build's images (a batch removes a student's own layers afterwards). */
+  witness?: BuildWitness;
   onEvent?: (event: RunEvent) => void;
   signal?: AbortSignal;
   /** How the run waits out a started container's settle time; a real timer unless a test says otherwise. */
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
   runId?: string;
+  /**
+   * No step folder outside this one is graded (batch grading: a student's `../scratch` must not
+   * be a classmate's). Unset, a step may look beside the submission, as a student's own machine
+   * lays the exercise out (~/multi and ~/scratch).
+   */
+  confineTo?: string;
+  /** Who the submission is, in labels and in the results (default: its folder's name). */
+  submissionName?: string;
 }
 
 /** The run stopped because its signal fired (Ctrl+C, SIGTERM); what it created is gone. */
@@ -53,12 +63,15 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
   const signal = options.signal ?? new AbortController().signal;
   // Resolved once: `--dir` may be a link to the folder. Links inside it are judged where they are read.
   const submissionDir = await realpath(path.resolve(options.submissionDir)).catch(() => path.resolve(options.submissionDir));
+  const confineTo = options.confineTo && (await realpath(path.resolve(options.confineTo)).catch(() => path.resolve(options.confineTo!)));
   const startedAt = new Date();
   const engineInfo = options.engineInfo ?? (await engine.info());
-  const session = new GradingSession(engine, exercise.id, path.basename(submissionDir), {
+  const submissionName = options.submissionName ?? (path.basename(submissionDir) || submissionDir);
+  const session = new GradingSession(engine, exercise.id, submissionName, {
     runId: options.runId,
     keepImages: options.keepImages,
     ledger: options.ledger,
+    witness: options.witness,
   });
   const outcomes = new Map<string, Outcome>();
   const images: ImageFact[] = [];
@@ -69,7 +82,7 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
   try {
     for (const step of exercise.steps) {
       if (signal.aborted) throw new GradingInterrupted();
-      const { dir, dirLabel, dirShown } = await resolveDir(submissionDir, step.dirs);
+      const { dir, dirLabel, dirShown } = await resolveStepDir(submissionDir, step.dirs, confineTo);
       onEvent({ type: 'step-start', step, dirLabel });
       const stepStarted = Date.now();
       const stepBlocked = unmetNeed(step.needs, step, steps, []);
@@ -133,7 +146,7 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
     steps,
     images: images.map((image): ImageResult => (maxBytes.has(image) ? { ...image, maxBytes: maxBytes.get(image) } : image)),
     submission: submissionDir,
-    submissionId: singleLine(path.basename(submissionDir) || submissionDir),
+    submissionId: singleLine(submissionName),
     runId: session.runId,
     grader: { name: 'grade', version },
     engine: engineInfo,
@@ -222,15 +235,32 @@ function unmetNeed(needs: Need[], step: Step, done: StepResult[], sameStep: Chec
   return undefined;
 }
 
-/** The first candidate that is a real folder (not a link) inside the resolved submission is graded. */
-async function resolveDir(submission: string, candidates: string[]): Promise<{ dir: string | undefined; dirLabel: string; dirShown: string }> {
+/**
+ * The first candidate that is a real folder (not a link) inside the resolved submission is
+ * graded; with `confineTo`, only one that lies within it, links along the way resolved.
+ */
+export async function resolveStepDir(
+  submission: string,
+  candidates: string[],
+  confineTo?: string,
+): Promise<{ dir: string | undefined; dirLabel: string; dirShown: string }> {
   const label = (candidate: string) => (candidate === '.' ? 'the submission folder' : `${candidate.replace(/\/$/, '')}/`);
+  const within = async (dir: string) => {
+    if (confineTo === undefined) return true;
+    const real = await realpath(dir).catch(() => undefined);
+    return real !== undefined && isInside(confineTo, real);
+  };
   for (const candidate of candidates) {
     const dir = path.resolve(submission, candidate);
-    if ((await lstat(dir).catch(() => undefined))?.isDirectory()) {
+    if ((await lstat(dir).catch(() => undefined))?.isDirectory() && (await within(dir))) {
       return { dir, dirLabel: label(candidate), dirShown: candidate === '.' ? '' : label(candidate) };
     }
   }
   const all = candidates.map(label).join(' or ');
   return { dir: undefined, dirLabel: all, dirShown: all };
 }
+
+const isInside = (root: string, target: string) => {
+  const relative = path.relative(root, target);
+  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
+};

@@ -21,6 +21,18 @@ export function ownerOf(pid: number): string {
   return `${hostname().replace(/[^\w.-]+/g, '_')}:${pid}`;
 }
 
+/**
+ * Whether the run that labelled an object may still be grading. On this machine the owner's pid
+ * says so. Another machine sharing the engine cannot be asked: its run counts as alive until the
+ * object is older than `otherHostMs` (a batch on a CI runner and one on a laptop, both on one engine).
+ */
+export function runMayBeGrading(owner: string | undefined, createdAt: number | undefined, otherHostMs: number, now = Date.now()): boolean {
+  const [host, pid] = (owner ?? '').split(':');
+  if (!pid) return false;
+  if (host === ownerOf(0).split(':')[0]) return ownerAlive(owner);
+  return createdAt === undefined || now - createdAt < otherHostMs;
+}
+
 /** Whether the run that labelled an object is still grading on this machine. */
 export function ownerAlive(owner: string | undefined): boolean {
   const [host, pid] = (owner ?? '').split(':');
@@ -42,6 +54,42 @@ export interface PullFailure {
   hint?: string;
 }
 
+/**
+ * Told of the images each build of a run makes, beside the ledger: a batch removes what one
+ * student's builds created once that student is graded, and must know what each build used.
+ */
+export interface BuildWitness {
+  built(images: BuiltImages): void;
+}
+
+export interface BuiltImages {
+  /** The images the build made (cache misses), oldest first. */
+  created: string[];
+  /** Those of `created` that no file of the submission went into: made by the steps of a stage before its first COPY or ADD (`RUN apk add ...`), which other submissions are likely to share. */
+  contextFree: string[];
+  /** Every image the build made or took from the cache. */
+  used: string[];
+}
+
+/** What a build's steps made, and which of those come before any file of the submission in their stage. */
+export function imagesOfBuild(outcome: BuildOutcome): BuiltImages {
+  const created: string[] = [];
+  const contextFree: string[] = [];
+  let filesIn = false;
+  for (const step of outcome.steps) {
+    if (/^FROM\s/i.test(step.instruction)) {
+      filesIn = false;
+      continue;
+    }
+    if (/^(COPY|ADD)\s/i.test(step.instruction)) filesIn = true;
+    if (step.cached || !step.imageId) continue;
+    created.push(step.imageId);
+    if (!filesIn) contextFree.push(step.imageId);
+  }
+  const used = [...outcome.steps.flatMap((step) => (step.imageId ? [step.imageId] : [])), ...(outcome.imageId ? [outcome.imageId] : [])];
+  return { created, contextFree, used };
+}
+
 export class GradingSession {
   readonly runId: string;
   readonly labels: Labels;
@@ -54,7 +102,7 @@ export class GradingSession {
     private readonly engine: DockerEngine,
     exercise: string,
     submission: string,
-    private readonly options: { runId?: string; keepImages?: boolean; ledger?: ImageLedger } = {},
+    private readonly options: { runId?: string; keepImages?: boolean; ledger?: ImageLedger; witness?: BuildWitness } = {},
   ) {
     this.runId = options.runId ?? randomBytes(5).toString('hex');
     this.labels = {
@@ -88,8 +136,9 @@ export class GradingSession {
    * ones it created are written down for `grade clean --cache`. With `--keep` it is also tagged.
    */
   async builtImage(name: string, outcome: BuildOutcome): Promise<void> {
-    const created = outcome.steps.filter((step) => !step.cached && step.imageId && !/^FROM\s/i.test(step.instruction));
-    await this.record(created.map((step) => step.imageId!));
+    const images = imagesOfBuild(outcome);
+    this.options.witness?.built(images);
+    await this.record(images.created);
     if (this.options.keepImages && outcome.imageId) await this.engine.tagImage(outcome.imageId, this.imageTag(name));
   }
 

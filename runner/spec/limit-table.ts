@@ -49,8 +49,11 @@ export interface FixedRow extends RowBase {
 
 export type LimitRow = BoundedRow | ChoiceRow | FixedRow;
 
-/** Every limit of a run, and the engine timeout, which bounds the machine rather than the exercise. */
-export type LimitKey = keyof Limits | 'engineTimeoutMs';
+/** Settings of the grading machine rather than of the exercise: flags only, never in a spec. */
+export type MachineKey = 'engineTimeoutMs' | 'submissionTimeoutMs';
+
+/** Every limit of a run, and the machine's settings. */
+export type LimitKey = keyof Limits | MachineKey;
 
 export const LIMIT_TABLE = {
   runTimeoutMs: {
@@ -149,6 +152,18 @@ export const LIMIT_TABLE = {
     belowMin: 'a busy engine can take a second to answer',
     aboveMax: 'an engine silent for longer has stopped',
   },
+  submissionTimeoutMs: {
+    label: 'submission timeout',
+    flag: 'submission-timeout',
+    unit: 'duration',
+    default: 20 * 60_000,
+    min: 10_000,
+    max: 6 * 60 * 60_000,
+    help: '`grade batch`: wall-clock limit per submission; past it the submission is marked timed out',
+    specNote: '(a flag of `grade batch` only)',
+    belowMin: 'even a cached submission needs a few seconds',
+    aboveMax: 'a submission that takes longer is stuck',
+  },
 } as const satisfies Record<LimitKey, LimitRow>;
 
 type Table = typeof LIMIT_TABLE;
@@ -158,12 +173,14 @@ export type BoundedLimit = { [K in keyof Table]: Table[K] extends { min: number 
 
 export const limitKeys = Object.keys(LIMIT_TABLE) as LimitKey[];
 
+const MACHINE_KEYS: readonly MachineKey[] = ['engineTimeoutMs', 'submissionTimeoutMs'];
+
 export function isBounded(row: LimitRow): row is BoundedRow {
   return 'min' in row;
 }
 
 export const DEFAULT_LIMITS = Object.fromEntries(
-  limitKeys.filter((key) => key !== 'engineTimeoutMs').map((key) => [key, LIMIT_TABLE[key].default]),
+  limitKeys.filter((key) => !MACHINE_KEYS.includes(key as MachineKey)).map((key) => [key, LIMIT_TABLE[key].default]),
 ) as unknown as Limits;
 
 /** A value as a user would write it: 64MiB, 1MB, 30s, 5m, 0.5. */
@@ -183,6 +200,7 @@ export function formatBound(unit: NumericUnit, value: number): string {
     return `${value}B`;
   }
   if (unit === 'duration') {
+    if (value >= 3_600_000 && value % 3_600_000 === 0) return `${value / 3_600_000}h`;
     if (value >= 60_000 && value % 60_000 === 0) return `${value / 60_000}m`;
     if (value >= 1000 && value % 1000 === 0) return `${value / 1000}s`;
     return `${value}ms`;

@@ -143,14 +143,14 @@ export function size(): Shape<number> {
   });
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** A duration in milliseconds, written "30s", "5m" or "500ms". */
-export function duration(options: { max?: number } = {}): Shape<number> {
-  return scalar('a duration such as 500ms, 30s or 5m', { type: 'string', pattern: '^\\d+(\\.\\d+)?(ms|s|m)$' }, (value) => {
-    const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value.trim()) : null;
+/** A duration in milliseconds, written "500ms", "30s", "5m" or "2h". */
+export function duration(options: { min?: number; max?: number } = {}): Shape<number> {
+  return scalar('a duration such as 500ms, 30s, 5m or 2h', { type: 'string', pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$' }, (value) => {
+    const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim()) : null;
     const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : undefined;
-    return ms !== undefined && ms > 0 && (options.max === undefined || ms <= options.max) ? ms : undefined;
+    return ms !== undefined && ms > 0 && ms >= (options.min ?? 0) && (options.max === undefined || ms <= options.max) ? ms : undefined;
   });
 }
 

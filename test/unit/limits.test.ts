@@ -33,7 +33,7 @@ function specValue(key: BoundedLimit, text: string): number | string {
 }
 
 t.test('every default lies inside its bounds', async (t) => {
-  t.same(keys, ['runTimeoutMs', 'buildTimeoutMs', 'memoryBytes', 'pids', 'cpus', 'outputBytes', 'engineTimeoutMs']);
+  t.same(keys, ['runTimeoutMs', 'buildTimeoutMs', 'memoryBytes', 'pids', 'cpus', 'outputBytes', 'engineTimeoutMs', 'submissionTimeoutMs']);
   for (const key of keys) {
     const { min, max, default: value } = LIMIT_TABLE[key];
     t.ok(min <= value && value <= max, `${key}: ${min} <= ${value} <= ${max}`);
@@ -127,7 +127,7 @@ t.test("the spec's limits: one field per row with a spec key, mapped back to the
 t.test('the flags and their help come from the table', async (t) => {
   t.same(
     flagRows().map(([, row]) => row.flag),
-    ['run-timeout', 'build-timeout', 'memory', 'pids', 'cpus', 'output-limit', 'build-network', 'engine-timeout'],
+    ['run-timeout', 'build-timeout', 'memory', 'pids', 'cpus', 'output-limit', 'build-network', 'engine-timeout', 'submission-timeout'],
   );
   t.equal(flagDescription(LIMIT_TABLE.memoryBytes), 'memory per container and build, swap not allowed (default 512MiB)');
   t.equal(flagDescription(LIMIT_TABLE.buildNetwork), 'network for builds: none or default (default: as the exercise says, else none)');

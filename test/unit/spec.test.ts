@@ -431,8 +431,8 @@ t.test('sizes and durations without a unit, with an unknown unit or out of range
   t.same(issues, [
     issue(dir, 'exercise.yaml', 5, 11, 'expected a size such as 10MB, 512kB or 1MiB, found string "10 furlongs"'),
     issue(dir, 'exercise.yaml', 6, 11, 'expected a size such as 10MB, 512kB or 1MiB, found number 1.5'),
-    issue(dir, 'exercise.yaml', 7, 15, 'expected a duration such as 500ms, 30s or 5m, found number 30'),
-    issue(dir, 'exercise.yaml', 8, 17, 'expected a duration such as 500ms, 30s or 5m, found string "0s"'),
+    issue(dir, 'exercise.yaml', 7, 15, 'expected a duration such as 500ms, 30s, 5m or 2h, found number 30'),
+    issue(dir, 'exercise.yaml', 8, 17, 'expected a duration such as 500ms, 30s, 5m or 2h, found string "0s"'),
     issue(dir, 'exercise.yaml', 9, 9, 'pids 8 is below the minimum of 16 (a shell and a compiler start several processes): use pids: 16 or more'),
   ]);
 

@@ -2,39 +2,11 @@
 // escape bytes unless colour is forced, a line per check with its points, the hint under each
 // failure and the score at the end; in a terminal of known width, lines wrapped at word boundaries
 // and a spinner cut to one line. A name from a submission never starts a line.
-import { Writable } from 'node:stream';
 import t from 'tap';
+import { Sink, TerminalSink } from '../support/sinks.js';
 import { columnsOf, cutToColumns, terminalCapabilities, TerminalView, wrapWords } from '../../runner/cli/progress.js';
 import type { CheckResult, ExerciseResult, StepResult } from '../../runner/results.js';
 import type { Step } from '../../runner/spec/loader.js';
-
-class Sink extends Writable {
-  text = '';
-  /** Each write on its own: a spinner frame is one write with no newline. */
-  readonly writes: string[] = [];
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    this.writes.push(chunk.toString());
-    callback();
-  }
-}
-
-/** A terminal of known width, with the cursor calls tty.WriteStream offers a spinner. */
-class TerminalSink extends Sink {
-  readonly isTTY = true;
-  constructor(readonly columns: number) {
-    super();
-  }
-  cursorTo(x: number): boolean {
-    return this.write(`\u001b[${x + 1}G`);
-  }
-  moveCursor(dx: number, dy: number): boolean {
-    return this.write(`${dx ? `\u001b[${Math.abs(dx)}${dx < 0 ? 'D' : 'C'}` : ''}${dy ? `\u001b[${Math.abs(dy)}${dy < 0 ? 'A' : 'B'}` : ''}`);
-  }
-  clearLine(): boolean {
-    return this.write('\u001b[2K');
-  }
-}
 
 function stepOf(id: string, title: string, bonus = false): Step {
   return { id, title, dirs: ['.'], bonus, needs: [], actions: [], checks: [], file: `${id}.yaml` };

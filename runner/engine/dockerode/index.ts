@@ -115,8 +115,18 @@ export class DockerodeEngine implements DockerEngine {
     const filters = JSON.stringify({ label: [labelFilter] });
     const [containers, found] = await engineCall(() => Promise.all([docker.listContainers({ all: true, filters }), docker.listImages({ filters })]));
     return {
-      containers: containers.map((container) => ({ id: container.Id, name: (container.Names[0] ?? '').replace(/^\//, ''), labels: container.Labels ?? {} })),
-      images: found.map((image) => ({ id: image.Id, tags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>'), labels: image.Labels ?? {} })),
+      containers: containers.map((container) => ({
+        id: container.Id,
+        name: (container.Names[0] ?? '').replace(/^\//, ''),
+        labels: container.Labels ?? {},
+        createdAt: container.Created * 1000,
+      })),
+      images: found.map((image) => ({
+        id: image.Id,
+        tags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>'),
+        labels: image.Labels ?? {},
+        createdAt: image.Created * 1000,
+      })),
     };
   }
 }
