@@ -21,7 +21,9 @@ import {
   byName,
   clearStudent,
   exerciseHash,
+  GradebookBusy,
   GRADEBOOK_VERSION,
+  lockGradebook,
   readManifest,
   readRecord,
   recordOfResult,
@@ -138,8 +140,24 @@ const sameShard = (a: Shard | null, b: Shard | null) => a?.index === b?.index &&
 const shardName = (shard: Shard | null) => (shard ? `shard ${shard.index}/${shard.total}` : 'a whole class');
 
 export async function gradeClass(options: BatchOptions): Promise<ClassSummary> {
-  const { exercise, out, onEvent = () => {} } = options;
+  const { out } = options;
   const plan = await planBatch({ ...options, engineInfo: options.engineInfo });
+  let unlock: () => Promise<void>;
+  try {
+    unlock = await lockGradebook(out);
+  } catch (error) {
+    if (error instanceof GradebookBusy) throw new BatchError(error.message);
+    throw error;
+  }
+  try {
+    return await gradePlan(plan, options);
+  } finally {
+    await unlock();
+  }
+}
+
+async function gradePlan(plan: BatchPlan, options: BatchOptions): Promise<ClassSummary> {
+  const { exercise, out, onEvent = () => {} } = options;
   await writeManifest(out, plan.manifest);
   await removeStaleTemporaries(out);
   const queue = plan.submissions.filter((each) => !each.current);

@@ -25,6 +25,7 @@ import {
 } from '../class-results.js';
 import type { ExerciseResult } from '../results.js';
 import type { Exercise } from '../spec/loader.js';
+import { ownerAlive, ownerOf } from '../grading/session.js';
 
 export const MANIFEST_FILE = 'batch.json';
 export const RECORD_FILE = 'record.json';
@@ -83,6 +84,37 @@ export interface StudentRecord {
 }
 
 export const studentDir = (out: string, student: string) => path.join(out, STUDENTS_DIR, student);
+
+const LOCK_FILE = 'batch.lock';
+
+/** Another batch is writing this gradebook folder. */
+export class GradebookBusy extends Error {}
+
+/**
+ * Takes the gradebook folder for this process: two batches writing one folder would grade
+ * students twice and race on the gradebook. A lock whose process is gone (killed, even with
+ * SIGKILL) is taken over. Returns the release.
+ */
+export async function lockGradebook(out: string): Promise<() => Promise<void>> {
+  await mkdir(out, { recursive: true });
+  const file = path.join(out, LOCK_FILE);
+  const me = ownerOf(process.pid);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(file, `${me}\n`, { flag: 'wx' });
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = (await readFile(file, 'utf8').catch(() => '')).trim();
+    if (ownerAlive(holder) || (holder && !holder.startsWith(`${me.split(':')[0]}:`))) {
+      throw new GradebookBusy(`another grade batch (${holder}) is writing ${out}: wait for it to finish, or remove ${file} if that process is gone`);
+    }
+    // Its writer is gone: the folder is ours to go on with.
+    await rm(file, { force: true });
+  }
+  throw new GradebookBusy(`could not take ${file}: another grade batch took it at the same moment`);
+}
 
 /** Writes beside, then renames: a reader sees the old file or the new one, never half of one. */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {

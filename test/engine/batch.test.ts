@@ -238,10 +238,12 @@ if (engine) {
   });
 
   t.test('a rerun of a graded class grades nothing; a changed submission alone is graded again', async (t) => {
-    const rerun = await runCli(['batch', 'multi', classDir, '--out', whole, ...offline], { env });
+    const rerun = await runCli(['batch', 'multi', classDir, '--out', whole, '--reporter', 'json', ...offline], { env });
     t.equal(rerun.code, 0, rerun.stderr);
     // Only the two the grading machine could not judge (no registry here) are tried again.
-    t.match(rerun.stdout, /2 to grade, 8 graded already/);
+    t.match(rerun.stderr, /2 to grade, 8 graded already/, 'with --reporter json the progress goes to stderr');
+    const printed = JSON.parse(rerun.stdout) as ClassResult;
+    t.same(rowsOf(printed), rowsOf(JSON.parse(await readFile(path.join(whole, 'class.json'), 'utf8'))), 'stdout is class.json');
     await writeFile(path.join(classDir, 'erin', 'hello.c'), (await readFile(path.join(own.erin!, 'hello.c'), 'utf8')).replace('Hello, world!', 'Hello, erin!'));
     const changed = await runCli(['batch', 'multi', classDir, '--out', whole, ...offline], { env });
     t.equal(changed.code, 0, changed.stderr);

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { EngineError, type BuildRequest, type RunOutcome, type RunRequest } from '../../runner/engine/engine.js';
 import { gradeClass, type BatchEvent, type BatchOptions } from '../../runner/batch/batch.js';
 import { ClassEngine } from '../../runner/batch/class-engine.js';
-import { readRecord } from '../../runner/batch/gradebook.js';
+import { lockGradebook, readRecord } from '../../runner/batch/gradebook.js';
 import { LABEL } from '../../runner/grading/session.js';
 import { loadExercise } from '../../runner/spec/loader.js';
 import { captured, FakeEngine, testLimits } from '../support/fake-engine.js';
@@ -230,4 +230,23 @@ t.test('a removal waits for the builds running, and builds wait for the removal'
   finishBuild();
   await later;
   t.same(order, ['build starts', 'build ends', 'remove dddddddddddd', 'build starts', 'build ends']);
+});
+
+t.test('one batch at a time writes a gradebook folder; the lock of a killed batch is taken over', async (t) => {
+  const out = t.testdir({});
+  const { writeFile: write } = await import('node:fs/promises');
+  const { hostname } = await import('node:os');
+  const host = hostname().replace(/[^\w.-]+/g, '_');
+  // A live process (the test runner's parent) holds it.
+  await write(path.join(out, 'batch.lock'), `${host}:${process.ppid}\n`);
+  await t.rejects(lockGradebook(out), new RegExp(`another grade batch \\(${host}:${process.ppid}\\) is writing`));
+  // A batch of another machine (a shared volume) cannot be asked: it counts as alive.
+  await write(path.join(out, 'batch.lock'), 'another-host:1\n');
+  await t.rejects(lockGradebook(out), /another grade batch \(another-host:1\) is writing/);
+  // A killed batch's lock: its pid is gone.
+  await write(path.join(out, 'batch.lock'), `${host}:4000000\n`);
+  const release = await lockGradebook(out);
+  t.equal(await readFile(path.join(out, 'batch.lock'), 'utf8'), `${host}:${process.pid}\n`, 'taken over');
+  await release();
+  await t.rejects(readFile(path.join(out, 'batch.lock'), 'utf8'), { code: 'ENOENT' }, 'released');
 });
