@@ -57,7 +57,8 @@ export class BatchView {
         if (event.outsideShard) parts.push(`${event.outsideShard} in other shards`);
         this.write(parts.join(', '));
         if (this.interactive && this.total) {
-          this.spinner = ora({ text: this.line(), stream: this.stream, discardStdin: false }).start();
+          // Whether to animate was decided above, from the stream and the environment given; ora must not decide again from its own.
+          this.spinner = ora({ text: this.line(), stream: this.stream, discardStdin: false, isEnabled: true }).start();
           // The estimate moves with the clock, not only with events.
           this.ticker = setInterval(() => this.refresh(), 1000);
           this.ticker.unref();
