@@ -78,6 +78,27 @@ module.exports = {
       to: { path: '^runner/batch/' },
     },
     {
+      name: 'authoring-and-doctor-serve-the-cli',
+      comment: 'Self-testing and scaffolding exercises, and checking the machine, use grading and the engine; only the CLI uses them.',
+      severity: 'error',
+      from: { path: ours, pathNot: ['^runner/cli/', '^runner/authoring/', '^runner/doctor/'] },
+      to: { path: '^runner/(authoring|doctor)/' },
+    },
+    {
+      name: 'authoring-sits-on-grading',
+      comment: 'grade new and grade selftest write an exercise and grade its own solution and controls.',
+      severity: 'error',
+      from: { path: '^runner/authoring/' },
+      to: { path: ours, pathNot: ['^runner/(authoring|grading|spec|engine|dockerfile|text)/', '^runner/results\\.ts$'] },
+    },
+    {
+      name: 'doctor-checks-only',
+      comment: "The doctor uses the engine, the spec, the Dockerfile parser and grading's session; it writes no report, judges no check and grades no class.",
+      severity: 'error',
+      from: { path: '^runner/doctor/' },
+      to: { path: ['^reports/', '^graders/', '^runner/(cli|batch|authoring)/'] },
+    },
+    {
       name: 'grading-never-reports',
       comment: 'Grading produces results; which report is written is the CLI\'s business.',
       severity: 'error',

@@ -3,7 +3,7 @@
 import { DockerfileError, finalStageCopiesFrom, parseDockerfile } from '../runner/dockerfile/parser.js';
 import { boolean, number, optional, string } from '../runner/spec/shapes.js';
 import { readDockerfile } from '../runner/dockerfile/read.js';
-import { defineGrader, fail, pass } from './types.js';
+import { defineGrader, fail, locationIn, pass } from './types.js';
 
 export const dockerfile = defineGrader({
   kind: 'dockerfile',
@@ -25,12 +25,13 @@ export const dockerfile = defineGrader({
     try {
       parsed = parseDockerfile(text);
     } catch (error) {
-      if (error instanceof DockerfileError) return fail(error.in(shown));
+      if (error instanceof DockerfileError) return fail(error.in(shown), error.line ? { location: locationIn(dirLabel, relative, error.line) } : {});
       throw error;
     }
     const { stages } = parsed;
     const final = stages.at(-1)!;
     const problems: string[] = [];
+    // Every problem is the final stage's: too few stages, the wrong base, nothing copied. Its FROM line is the place.
     if (minStages !== undefined && stages.length < minStages) {
       problems.push(`has ${stages.length} stage${stages.length === 1 ? '' : 's'}, needs at least ${minStages} (one FROM per stage)`);
     }
@@ -46,6 +47,6 @@ export const dockerfile = defineGrader({
       ? pass(
           `${shown} has ${summary}${sources.length ? `; the final stage copies from ${sources.map((index) => stages[index]!.name ?? `stage ${index}`).join(', ')}` : ''}`,
         )
-      : fail(`${shown} ${problems.join('; ')}`, { actual: summary });
+      : fail(`${shown} ${problems.join('; ')}`, { actual: summary, location: locationIn(dirLabel, relative, final.line) });
   },
 });

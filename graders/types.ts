@@ -3,7 +3,8 @@
 import type { DockerEngine, Labels, Limits } from '../runner/engine/engine.js';
 import type { ActionKind, OutcomeByKind } from './outcomes.js';
 import type { Fields, InferFields } from '../runner/spec/shapes.js';
-import type { LogKind } from '../runner/results.js';
+import type { LogKind, SubmissionLocation } from '../runner/results.js';
+import path from 'node:path';
 
 export type VerdictStatus = 'pass' | 'fail' | 'error';
 
@@ -19,6 +20,8 @@ interface VerdictFields {
   imageBound?: { image: string; maxBytes: number };
   /** Replaces the spec's hint when the grader knows better, e.g. "link it statically". */
   hint?: string;
+  /** The line of the student's file the failure points at, relative to the submission (see locationIn). */
+  location?: SubmissionLocation;
 }
 
 export type Verdict = VerdictFields & Logged;
@@ -36,7 +39,10 @@ export interface CheckContext {
   limits: Limits;
   /** Absolute folder graded by this step; undefined when none of its candidate folders exists. */
   dir: string | undefined;
-  /** How the step's folder is shown to the student, e.g. "scratch/" or "../scratch/". */
+  /**
+   * How the step's folder is shown to the student, e.g. "scratch/" or "../scratch/": when `dir`
+   * exists, its path relative to the submission with a trailing '/' ("" for the submission itself).
+   */
   dirLabel: string;
   outcome<K extends ActionKind>(kind: K, name: string): OutcomeByKind[K];
   /** A name and labels for a helper container this check starts (removed by the run). */
@@ -61,3 +67,12 @@ export const fail = (message: string, extra: VerdictExtra = {}): Verdict => ({ s
 
 /** A log and what it holds, or nothing when there is no text to show. */
 export const logOf = (kind: LogKind, text: string | undefined): Logged => (text ? { log: text, logKind: kind } : {});
+
+/**
+ * A line of `file` in the step's folder as a place in the submission: the folder's label
+ * (`scratch/`, `../scratch/` or empty) joined to the file, '/'-separated and normalized.
+ */
+export function locationIn(dirLabel: string, file: string, line: number, column?: number): SubmissionLocation {
+  const joined = path.posix.normalize(`${dirLabel}${file.split(path.sep).join('/')}`);
+  return column === undefined ? { file: joined, line } : { file: joined, line, column };
+}

@@ -50,8 +50,18 @@ function details(check: CheckResult): string {
   return parts.join('\n');
 }
 
+/**
+ * Where an annotation tool (action-junit-report, GitLab) puts the testcase: the line of the
+ * student's file the failure points at (relative to the submission), else the check in its spec
+ * (relative to the folder holding the exercise, as the Classroom report names it).
+ */
+function place(result: ExerciseResult, check: CheckResult): { file: string; line: number } {
+  if (check.location) return { file: check.location.file, line: check.location.line };
+  return { file: `${result.exerciseFolder}/${check.source.file}`, line: check.source.line };
+}
+
 function testcase(result: ExerciseResult, step: StepResult, check: CheckResult): string[] {
-  const open = `<testcase${attributes({ name: check.title, classname: `${result.exercise}.${step.id}`, time: seconds(check.durationMs) })}`;
+  const open = `<testcase${attributes({ name: check.title, classname: `${result.exercise}.${step.id}`, time: seconds(check.durationMs), ...place(result, check) })}`;
   switch (check.status) {
     case 'pass':
       return [`${open}/>`];

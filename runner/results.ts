@@ -15,6 +15,17 @@ export interface SourceRef {
   line: number;
 }
 
+/**
+ * A place in the submission a failure points at: a file relative to the submission folder, with
+ * '/' between folders (`scratch/Dockerfile`, or `../scratch/Dockerfile` for a step folder beside
+ * it), never a path of the grading machine; its line and, when known, column, counting from 1.
+ */
+export interface SubmissionLocation {
+  file: string;
+  line: number;
+  column?: number;
+}
+
 export interface CheckResult {
   id: string;
   title: string;
@@ -33,6 +44,8 @@ export interface CheckResult {
   /** What `log` holds; set with it. */
   logKind?: LogKind;
   source: SourceRef;
+  /** Where in the student's files the failure points (a Dockerfile instruction, a compiler diagnostic); distinct from `source`. */
+  location?: SubmissionLocation;
   durationMs: number;
 }
 

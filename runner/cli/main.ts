@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `grade` command: grade an exercise in a folder, list the exercises, batch-grade a class and
-// merge its shards, clean up after killed runs. Exit codes: 0 every required check passed, 1 some did not, 2 grading was impossible
+// merge its shards, validate, describe, scaffold and self-test exercises, check the machine, clean
+// up after killed runs. Exit codes: 0 every required check passed, 1 some did not, 2 grading was impossible
 // (bad arguments, an invalid spec, no engine), 130/143 interrupted. This entry only parses the
 // command line and reports failures; each command (commands/) loads what it uses when it runs.
 import { CommanderError } from 'commander';
@@ -8,11 +9,20 @@ import { EXIT } from '../results.js';
 import { SettingError, UnknownOptionError, UsageError } from './command-line.js';
 import { batchCommand } from './commands/batch.js';
 import { cleanCommand } from './commands/clean.js';
+import { doctorCommand } from './commands/doctor.js';
 import { gradeCommand } from './commands/grade.js';
 import { listCommand } from './commands/list.js';
 import { mergeCommand } from './commands/merge.js';
+import { newCommand } from './commands/new.js';
+import { schemaCommand } from './commands/schema.js';
+import { selftestCommand } from './commands/selftest.js';
+import { validateCommand } from './commands/validate.js';
 
-const program = gradeCommand().addCommand(listCommand()).addCommand(batchCommand()).addCommand(mergeCommand()).addCommand(cleanCommand());
+// Students grade, instructors grade classes, authors write and test exercises, anyone checks the machine.
+const program = [listCommand, batchCommand, mergeCommand, validateCommand, schemaCommand, newCommand, selftestCommand, doctorCommand, cleanCommand].reduce(
+  (top, command) => top.addCommand(command()),
+  gradeCommand(),
+);
 
 /** What the user reads when a command fails, and the exit status. */
 async function report(error: unknown): Promise<number> {

@@ -176,6 +176,52 @@ export interface DockerEngine {
   listOurs(labelFilter: string): Promise<OurObjects>;
 }
 
+/** How an engine is set up, as `grade doctor` reports it; grading itself needs only EngineInfo. */
+export interface EngineSetup extends EngineInfo {
+  /** The oldest API version the engine still accepts (`/version` MinAPIVersion). */
+  minApiVersion?: string;
+  /** `/info` Driver: overlay2, or a containerd snapshotter's name (overlayfs, stargz) under the containerd image store. */
+  storageDriver: string;
+  /** `/info` DriverStatus pairs, e.g. ["Backing Filesystem", "extfs"]. */
+  driverStatus: [string, string][];
+  /** Images are kept by containerd (DriverStatus driver-type io.containerd.snapshotter.v1), not by a graph driver. */
+  containerdImageStore: boolean;
+  /** The `/_ping` Builder-Version header: the builder a client gets when it names none ('1' classic, '2' BuildKit). */
+  builderVersion?: string;
+  cgroupVersion?: string;
+  cgroupDriver?: string;
+  /** Where the engine keeps its data (`/info` DockerRootDir), on the engine's machine. */
+  rootDir?: string;
+  /** `/info` MemoryLimit, SwapLimit, PidsLimit: what the engine says its kernel can limit. */
+  memoryLimit?: boolean;
+  swapLimit?: boolean;
+  pidsLimit?: boolean;
+  /** `/info` Warnings, e.g. "WARNING: No swap limit support". */
+  warnings: string[];
+  operatingSystem?: string;
+  kernelVersion?: string;
+}
+
+export interface LocalImage {
+  id: string;
+  /** repo:tag names; empty for an untagged image. */
+  tags: string[];
+  sizeBytes: number;
+  labels: Labels;
+}
+
+/** What the registry said of an image, asked through the engine without pulling it. */
+export type RegistryAnswer = { found: true } | { found: false; message: string };
+
+/** What `grade doctor` asks of an engine beyond what grading asks. */
+export interface EngineInspection {
+  /** Throws an EngineError, with advice, when the engine cannot be reached. */
+  setup(): Promise<EngineSetup>;
+  localImages(): Promise<LocalImage[]>;
+  /** Asks the registry for the image's manifest (`/distribution`): no layer is pulled. */
+  registryLookup(ref: string, signal?: AbortSignal): Promise<RegistryAnswer>;
+}
+
 /** A problem with the grader's world, not with the submission: grading cannot go on. */
 export class EngineError extends Error {
   constructor(

@@ -203,6 +203,7 @@ async function runCheck(
       actual: verdict.actual,
       log: verdict.log,
       logKind: verdict.logKind,
+      location: verdict.location,
       durationMs: Date.now() - started,
     };
     return { result, imageBound: verdict.imageBound };

@@ -64,7 +64,8 @@ function scalarValue(node: Node | null): unknown {
   return isScalar(node) ? node.value : undefined;
 }
 
-function describeNode(node: Node | null): string {
+/** A found value in words, for messages: "string \"x\"", "a list", "nothing". */
+export function describeNode(node: Node | null): string {
   if (node === null) return 'nothing';
   if (isAlias(node)) return `an alias (*${node.source}) to a mapping or list: write the value out`;
   if (isMap(node)) return 'a mapping';
@@ -88,7 +89,7 @@ function scalar<T>(expects: string, schema: Record<string, unknown>, accept: (va
 export function string(options: { pattern?: RegExp; patternName?: string } = {}): Shape<string> {
   const { pattern, patternName } = options;
   const expects = patternName ?? 'a string';
-  const schema: Record<string, unknown> = { type: 'string' };
+  const schema: Record<string, unknown> = { type: 'string', minLength: 1 };
   if (pattern) schema.pattern = pattern.source;
   return scalar(expects, schema, (value) => (typeof value === 'string' && value.length > 0 && (!pattern || pattern.test(value)) ? value : undefined));
 }
@@ -102,7 +103,10 @@ export function number(options: { min?: number; max?: number; integer?: boolean 
   const { min, max, integer } = options;
   const bounds = [min !== undefined ? `>= ${min}` : '', max !== undefined ? `<= ${max}` : ''].filter(Boolean).join(' and ');
   const expects = `${integer ? 'a whole number' : 'a number'}${bounds ? ` ${bounds}` : ''}`;
-  return scalar(expects, { type: integer ? 'integer' : 'number', minimum: min, maximum: max }, (value) =>
+  const schema: Record<string, unknown> = { type: integer ? 'integer' : 'number' };
+  if (min !== undefined) schema.minimum = min;
+  if (max !== undefined) schema.maximum = max;
+  return scalar(expects, schema, (value) =>
     typeof value === 'number' &&
     Number.isFinite(value) &&
     (!integer || Number.isInteger(value)) &&
@@ -133,7 +137,18 @@ const SIZE_UNITS: Record<string, number> = {
 
 /** A size in bytes, written as a number or with a unit: "10MB" (SI, as docker prints), "1MiB". */
 export function size(): Shape<number> {
-  return scalar('a size such as 10MB, 512kB or 1MiB', { type: ['string', 'integer'], pattern: '^\\d+(\\.\\d+)?\\s*[kKmMgG]?i?[bB]$' }, (value) => {
+  const schema = {
+    anyOf: [
+      { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'bytes' },
+      // What the parser takes: the text is trimmed and its unit read case-insensitively.
+      {
+        type: 'string',
+        pattern: '^\\s*\\d+(\\.\\d+)?\\s*([kKmMgG][iI]?)?[bB]\\s*$',
+        description: 'a number and a unit: B, kB, MB, GB (SI, as docker prints), KiB, MiB, GiB',
+      },
+    ],
+  };
+  return scalar('a size such as 10MB, 512kB or 1MiB', schema, (value) => {
     // Safe integers only: "1e400MB" is Infinity, which no bound can compare sensibly.
     if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
     const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*([kmg]?i?b)$/i.exec(value.trim()) : null;
@@ -147,7 +162,9 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 
 /** A duration in milliseconds, written "500ms", "30s", "5m" or "2h". */
 export function duration(options: { min?: number; max?: number } = {}): Shape<number> {
-  return scalar('a duration such as 500ms, 30s, 5m or 2h', { type: 'string', pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$' }, (value) => {
+  // The lookahead wants a non-zero digit: "0s" is no duration.
+  const schema = { type: 'string', pattern: '^\\s*(?=[^1-9]*[1-9])\\d+(\\.\\d+)?(ms|s|m|h)\\s*$' };
+  return scalar('a duration such as 500ms, 30s, 5m or 2h', schema, (value) => {
     const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim()) : null;
     const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : undefined;
     return ms !== undefined && ms > 0 && ms >= (options.min ?? 0) && (options.max === undefined || ms <= options.max) ? ms : undefined;
@@ -192,11 +209,17 @@ export function regex(): Shape<Pattern> {
         );
       }
     },
-    jsonSchema: () => ({ type: 'string', format: 'regex', maxLength: MAX_PATTERN_LENGTH }),
+    jsonSchema: () => ({
+      type: 'string',
+      format: 'regex',
+      maxLength: MAX_PATTERN_LENGTH,
+      description: 'A regular expression in RE2 syntax, matched in linear time: no backreferences or lookaround.',
+    }),
   };
 }
 
-export function list<T>(item: Shape<T>, options: { min?: number } = {}): Shape<T[]> {
+/** A list; `unique` refuses an item written twice (for lists of plain values, such as names). */
+export function list<T>(item: Shape<T>, options: { min?: number; unique?: boolean } = {}): Shape<T[]> {
   const min = options.min ?? 0;
   return {
     expects: `a list of ${item.expects}`,
@@ -208,11 +231,14 @@ export function list<T>(item: Shape<T>, options: { min?: number } = {}): Shape<T
       for (const child of node.items) {
         const value = item.parse(child as Node | null, at.at(child as Node));
         if (value === INVALID) valid = false;
-        else values.push(value);
+        else if (options.unique && values.includes(value)) {
+          at.report(`${JSON.stringify(value)} is listed twice`, child as Node);
+          valid = false;
+        } else values.push(value);
       }
       return valid ? values : INVALID;
     },
-    jsonSchema: () => ({ type: 'array', items: item.jsonSchema(), minItems: min || undefined }),
+    jsonSchema: () => ({ type: 'array', items: item.jsonSchema(), ...(min ? { minItems: min } : {}), ...(options.unique ? { uniqueItems: true } : {}) }),
   };
 }
 
@@ -229,7 +255,31 @@ export function oneOrMany<T>(item: Shape<T>): Shape<T[]> {
 export function optional<T>(shape: Shape<T>): Shape<T | undefined>;
 export function optional<T>(shape: Shape<T>, fallback: T): Shape<T>;
 export function optional<T>(shape: Shape<T>, fallback?: T): Shape<T | undefined> {
-  return { ...shape, parse: shape.parse.bind(shape), jsonSchema: shape.jsonSchema.bind(shape), optional: { fallback } };
+  return {
+    ...shape,
+    parse: shape.parse.bind(shape),
+    jsonSchema: () => withDefault(shape.jsonSchema(), fallback),
+    optional: { fallback },
+  };
+}
+
+/**
+ * The fallback as the schema's `default`, for editors to offer, when it is written as the spec
+ * writes it: `part: all` is, but a duration's fallback is already milliseconds, not "1s".
+ */
+function withDefault(schema: Record<string, unknown>, fallback: unknown): Record<string, unknown> {
+  const type = typeof fallback;
+  const written =
+    (Array.isArray(schema.enum) && schema.enum.includes(fallback)) ||
+    (type === 'boolean' && schema.type === 'boolean') ||
+    (type === 'string' && schema.type === 'string' && !schema.pattern) ||
+    (type === 'number' && (schema.type === 'number' || (schema.type === 'integer' && Number.isInteger(fallback))));
+  return written ? { ...schema, default: fallback } : schema;
+}
+
+/** The shape with a description, which its JSON Schema carries for editors to show. */
+export function describe<S extends Shape<unknown>>(shape: S, description: string): S {
+  return { ...shape, jsonSchema: () => ({ ...shape.jsonSchema(), description }) };
 }
 
 export function mapParsed<T, U>(value: Parsed<T>, fn: (value: T) => U): Parsed<U> {
@@ -286,15 +336,24 @@ export function object<F extends Fields>(fields: F): Shape<InferFields<F>> & { f
   };
 }
 
-/** Reads `fields` from a mapping; keys in `alsoAllowed` belong to someone else and are left alone. */
-export function parseFields<F extends Fields>(fields: F, node: YAMLMap, at: Cursor, alsoAllowed: Set<string>): Parsed<InferFields<F>> {
+/**
+ * Reads `fields` from a mapping; keys in `alsoAllowed` belong to someone else and are left alone.
+ * Keys in `handled` were judged by the caller already: skipped, and not offered as valid keys.
+ */
+export function parseFields<F extends Fields>(
+  fields: F,
+  node: YAMLMap,
+  at: Cursor,
+  alsoAllowed: Set<string>,
+  handled: ReadonlySet<string> = new Set(),
+): Parsed<InferFields<F>> {
   const names = Object.keys(fields);
   const result: Record<string, unknown> = {};
   const seen = new Set<string>();
   let valid = true;
   for (const pair of pairsOf(node)) {
     const key = keyOf(pair);
-    if (alsoAllowed.has(key)) continue;
+    if (alsoAllowed.has(key) || handled.has(key)) continue;
     const shape = fields[key];
     if (!shape) {
       at.report(unknownKeyMessage(key, [...names, ...alsoAllowed]), pair.key);
@@ -326,5 +385,5 @@ export function fieldsSchema(fields: Fields): Record<string, unknown> {
     properties[name] = shape.jsonSchema();
     if (!shape.optional) required.push(name);
   }
-  return { type: 'object', properties, required, additionalProperties: false };
+  return { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: false };
 }

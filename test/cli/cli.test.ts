@@ -108,7 +108,7 @@ t.test('bad arguments exit 2 with one line that says what is wrong', async (t) =
 t.test('an invalid spec exits 2 naming file, line and column', async (t) => {
   const root = t.testdir({
     broken: {
-      'exercise.yaml': 'id: broken\ntitle: Broken\nsteps: [one]\n',
+      'exercise.yaml': 'schemaVersion: 1\nid: broken\ntitle: Broken\nsteps: [one]\n',
       'one.yaml': 'id: one\ntitle: One\nchecks:\n  - id: a\n    title: A\n    kind: file-exist\n    paths: [x]\n',
     },
   });
@@ -133,7 +133,7 @@ t.test('no engine reachable exits 2 and says how to start one', async (t) => {
 t.test('grade --exercises DIR list: the folder may be named before the command, too', async (t) => {
   const root = t.testdir({
     tiny: {
-      'exercise.yaml': 'id: tiny\ntitle: Tiny\nsteps: [one]\n',
+      'exercise.yaml': 'schemaVersion: 1\nid: tiny\ntitle: Tiny\nsteps: [one]\n',
       'one.yaml': 'id: one\ntitle: One\nchecks:\n  - id: a\n    title: A\n    kind: file-exists\n    paths: [x]\n',
     },
   });

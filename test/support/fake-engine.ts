@@ -9,19 +9,23 @@ import type {
   ContainerState,
   DockerEngine,
   EngineInfo,
+  EngineInspection,
+  EngineSetup,
   ImageInfo,
   Labels,
   Limits,
+  LocalImage,
   OurObjects,
   ProcessList,
   PullProgress,
+  RegistryAnswer,
   RunOutcome,
   RunRequest,
   StartRequest,
 } from '../../runner/engine/engine.js';
 import { DEFAULT_LIMITS } from '../../runner/spec/limits.js';
 
-export type EngineMethod = keyof DockerEngine;
+export type EngineMethod = keyof DockerEngine | keyof EngineInspection;
 
 /** Output as a container would have written it, `bytes` counted in UTF-8. */
 export function captured(text: string, extra: Partial<CapturedOutput> = {}): CapturedOutput {
@@ -81,7 +85,7 @@ export interface ContainerScript {
 
 const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
-export class FakeEngine implements DockerEngine {
+export class FakeEngine implements DockerEngine, EngineInspection {
   /** Every call, in order, with its first argument. */
   readonly calls: { method: EngineMethod; arg?: unknown }[] = [];
   readonly builds: BuildRequest[] = [];
@@ -104,6 +108,24 @@ export class FakeEngine implements DockerEngine {
   private readonly containers = new Map<string, ContainerScript>();
   private readonly present = new Map<string, string[]>();
   private readonly failures = new Map<EngineMethod, Error>();
+  private readonly registryAnswers = new Map<string, RegistryAnswer>();
+  private setupAnswer: EngineSetup = {
+    version: '27.0.0-fake',
+    apiVersion: '1.46',
+    minApiVersion: '1.24',
+    os: 'linux',
+    arch: 'amd64',
+    storageDriver: 'overlay2',
+    driverStatus: [['Backing Filesystem', 'extfs']],
+    containerdImageStore: false,
+    cgroupVersion: '2',
+    cgroupDriver: 'systemd',
+    rootDir: '/var/lib/docker',
+    memoryLimit: true,
+    swapLimit: true,
+    pidsLimit: true,
+    warnings: [],
+  };
   private nextId = 1;
 
   // ---- scripting -------------------------------------------------------------------------
@@ -144,6 +166,18 @@ export class FakeEngine implements DockerEngine {
     return this;
   }
 
+  /** What `setup()` says of the engine, merged over a current Linux engine with overlay2 and cgroup v2. */
+  engineSetup(extra: Partial<EngineSetup>): this {
+    this.setupAnswer = { ...this.setupAnswer, ...extra };
+    return this;
+  }
+
+  /** What the registry says of `ref` (by default: no registry can be reached). */
+  registry(ref: string, answer: RegistryAnswer): this {
+    this.registryAnswers.set(ref, answer);
+    return this;
+  }
+
   /** Make every call of `method` throw `error` from now on. */
   failOn(method: EngineMethod, error: Error): this {
     this.failures.set(method, error);
@@ -173,6 +207,30 @@ export class FakeEngine implements DockerEngine {
   async info(): Promise<EngineInfo> {
     this.record('info');
     return { version: '27.0.0-fake', apiVersion: '1.46', os: 'linux', arch: 'amd64' };
+  }
+
+  async setup(): Promise<EngineSetup> {
+    this.record('setup');
+    return this.setupAnswer;
+  }
+
+  /** The images set up or built: each named image (not an id) is a tag of its id. */
+  async localImages(): Promise<LocalImage[]> {
+    this.record('localImages');
+    const byId = new Map<string, LocalImage>();
+    for (const [ref, image] of this.images) {
+      const entry = byId.get(image.id) ?? { id: image.id, tags: [], sizeBytes: image.sizeBytes, labels: {} };
+      if (ref !== image.id && !ref.startsWith('sha256:')) entry.tags.push(ref);
+      byId.set(image.id, entry);
+    }
+    return [...byId.values()];
+  }
+
+  async registryLookup(ref: string): Promise<RegistryAnswer> {
+    this.record('registryLookup', ref);
+    return (
+      this.registryAnswers.get(ref) ?? { found: false, message: 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host' }
+    );
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {

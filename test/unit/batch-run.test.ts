@@ -16,7 +16,7 @@ import { captured, FakeEngine, testLimits } from '../support/fake-engine.js';
 const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
 
 const EXERCISE = {
-  'exercise.yaml': yaml('id: tiny', 'title: A tiny exercise', 'steps: [app]'),
+  'exercise.yaml': yaml('schemaVersion: 1', 'id: tiny', 'title: A tiny exercise', 'steps: [app]'),
   'app.yaml': yaml(
     'id: app',
     'title: The app image',

@@ -98,3 +98,21 @@ t.test('a malformed DOCKER_HOST or DOCKER_API_VERSION is refused before any requ
   process.env.DOCKER_API_VERSION = 'banana';
   t.throws(() => new DockerodeEngine(), { name: 'EngineError', message: 'DOCKER_API_VERSION=banana: expected a version such as 1.41' });
 });
+
+t.test('an engine address is shown without the credentials DOCKER_HOST may carry', async (t) => {
+  const { shownAddress } = await import('../../runner/engine/dockerode/errors.js');
+  t.equal(shownAddress('tcp://alice:s3cret@engine.example:2376'), 'tcp://***@engine.example:2376');
+  t.equal(shownAddress('ssh://deploy@10.0.0.5'), 'ssh://***@10.0.0.5');
+  t.equal(shownAddress('tcp://engine:2376/?token=abc#x'), 'tcp://engine:2376/');
+  t.equal(shownAddress('unix:///var/run/docker.sock'), 'unix:///var/run/docker.sock');
+  const previous = process.env.DOCKER_HOST;
+  process.env.DOCKER_HOST = 'tcp://alice:s3cret@127.0.0.1:9';
+  t.teardown(() => {
+    if (previous === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = previous;
+  });
+  const { asEngineError } = await import('../../runner/engine/dockerode/errors.js');
+  const error = asEngineError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })) as Error;
+  t.notMatch(error.message, /s3cret/, 'the password is in no message');
+  t.match(error.message, /tcp:\/\/\*\*\*@127\.0\.0\.1:9/);
+});

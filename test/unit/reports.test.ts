@@ -12,7 +12,7 @@ import { stepPassed, stepTotals, summarize } from '../../runner/results.js';
 import { tapReport } from '../../reports/tap.js';
 import { junitReport } from '../../reports/junit.js';
 import { gradescopeReport } from '../../reports/gradescope.js';
-import { classroomReport } from '../../reports/classroom.js';
+import { classroomReport, MAX_CLASSROOM_TESTS, pointUnit } from '../../reports/classroom.js';
 import { loadExercise } from '../../runner/spec/loader.js';
 import { TerminalView } from '../../runner/cli/progress.js';
 import { Writable } from 'node:stream';
@@ -70,6 +70,8 @@ function hostileCheck(status: CheckResult['status'], required: boolean, index: n
     log: `${HOSTILE}\n`.repeat(400),
     logKind: 'program',
     source: { file: `${HOSTILE}.yaml`, line: index + 1 },
+    // A failure that points at a line of a file whose name is hostile too.
+    ...(status === 'fail' ? { location: { file: `${HOSTILE}.c`, line: index + 3, column: 2 } } : {}),
     durationMs: 5,
   };
 }
@@ -433,11 +435,13 @@ for (const [name, result] of results) {
         t.same(outcome, wanted, `${where}: the child says the status`);
         t.equal(looseText(testcase), '', `${where}: nothing loose in the testcase`);
         t.equal(attr(testcase, 'time'), (check.durationMs / 1000).toFixed(3), `${where}: time`);
+        t.equal(attr(testcase, 'line'), String(check.location?.line ?? check.source.line), `${where}: line, in the student's file or else the spec`);
         const detail = (testcase.failure ?? testcase.error) as XmlNode | undefined;
         if (name === 'hostile') return;
         if (detail) t.equal(attr(detail, 'type'), check.kind, `${where}: type is the kind`);
         t.equal(attr(testcase, 'name'), check.title, `${where}: name`);
         t.equal(attr(testcase, 'classname'), `${result.exercise}.${step.id}`, `${where}: classname`);
+        t.equal(attr(testcase, 'file'), check.location?.file ?? `${result.exerciseFolder}/${check.source.file}`, `${where}: file`);
         if (detail) {
           t.equal(attr(detail, 'message'), check.message, `${where}: message`);
           const body = String(detail['#text']);
@@ -450,6 +454,29 @@ for (const [name, result] of results) {
     });
   });
 }
+
+t.test('JUnit testcases carry the file and line a failure points at, else where the check is written', async (t) => {
+  const result = fixture('compile-error');
+  const [check, other] = [result.steps[0]!.checks[1]!, result.steps[0]!.checks[0]!];
+  check.location = { file: 'hello.c', line: 5, column: 9 };
+  const cases = children(children(parseJunit(junitReport(result)).testsuites as XmlNode, 'testsuite')[0]!, 'testcase');
+  t.same([attr(cases[1]!, 'file'), attr(cases[1]!, 'line')], ['hello.c', '5'], "the student's file, relative to the submission");
+  t.same([attr(cases[0]!, 'file'), attr(cases[0]!, 'line')], [`multi/${other.source.file}`, String(other.source.line)], 'the spec, from the exercise folder');
+  t.match(
+    junitReport(result),
+    /<testcase name="[^"]*" classname="[^"]*" time="[^"]*" file="hello\.c" line="5">/,
+    'attributes action-junit-report and GitLab read',
+  );
+
+  const hostile = hostileResult();
+  const failed = children(children(parseJunit(junitReport(hostile)).testsuites as XmlNode, 'testsuite')[0]!, 'testcase')[1]!;
+  t.match(
+    String(attr(failed, 'file')),
+    /^start\nnot ok 1 - forged\n[\s\S]*<script>alert\(1\)<\/script>[\s\S]*\.c$/,
+    'a hostile file name reads back as written',
+  );
+  t.equal(attr(failed, 'line'), '4');
+});
 
 t.test('JUnit keeps hostile text as escaped text', async (t) => {
   const result = hostileResult();
@@ -553,6 +580,24 @@ interface ClassroomTest {
   duration: number;
 }
 
+/** The tests of each check, in order: `maxPoints / unit` of them when the points have a unit, else one. */
+function testsByCheck(result: ExerciseResult, tests: ClassroomTest[]): { check: CheckResult; step: StepResult; tests: ClassroomTest[] }[] {
+  const unit = pointUnit(allChecks(result).map((check) => check.maxPoints));
+  let next = 0;
+  return result.steps.flatMap((step) =>
+    step.checks.map((check) => {
+      const count = unit === undefined ? 1 : check.maxPoints / unit;
+      const own = tests.slice(next, next + count);
+      next += count;
+      return { check, step, tests: own };
+    }),
+  );
+}
+
+/** What the reporter prints as the runner's points: passed tests / tests x max_score (src/helpers/test-helpers.js getTestScore). */
+const reporterScore = (parsed: { max_score: number; tests: ClassroomTest[] }) =>
+  (parsed.tests.filter((test) => test.status === 'pass').length / parsed.tests.length) * (parsed.max_score || 0);
+
 for (const [name, result] of results) {
   t.test(`GitHub Classroom for ${name}`, async (t) => {
     const report = classroomReport(result);
@@ -562,62 +607,100 @@ for (const [name, result] of results) {
     const wanted = checks.some((check) => check.status === 'error') ? 'error' : result.passed ? 'pass' : 'fail';
     t.equal(parsed.version, 1, 'version 1');
     t.equal(parsed.status, wanted, 'run status');
-    t.equal(parsed.max_score, result.maxScore, 'max_score');
-    t.equal(sum(parsed.tests.map((test) => test.score)), result.score, 'the tests add up to the score');
-    t.same(
-      parsed.tests.map((test) => test.status),
-      checks.map((check) => ({ pass: 'pass', fail: 'fail', skip: 'fail', error: 'error' })[check.status]),
-      'each test status follows its check',
-    );
-    t.same(
-      parsed.tests.map((test) => test.duration),
-      checks.map((check) => check.durationMs),
-      'durations',
-    );
-    t.same(
-      parsed.tests.map((test) => test.line_no),
-      checks.map((check) => check.source.line),
-      'line_no is the line of the check in its spec',
-    );
+    t.equal(parsed.max_score, result.maxScore, 'max_score: bonus points included, as in every report');
+    t.equal(sum(parsed.tests.map((test) => test.score)), result.score, 'the tests add up to the score (what Classroom records)');
+    t.equal(reporterScore(parsed), result.score, "and the reporter's own figure in the log is the same score");
+    t.equal(new Set(parsed.tests.map((test) => test.score).filter((score) => score > 0)).size <= 1, true, 'every test that scores weighs the same');
+    const grouped = testsByCheck(result, parsed.tests);
+    t.equal(sum(grouped.map((group) => group.tests.length)), parsed.tests.length, 'every test belongs to a check');
+    for (const [index, { check, step, tests }] of grouped.entries()) {
+      // A hostile id would break the TAP stream of this very test.
+      const at = name === 'hostile' ? `check ${index + 1}` : `${step.id}/${check.id}`;
+      t.same(
+        tests.map((test) => test.status),
+        tests.map(() => ({ pass: 'pass', fail: 'fail', skip: 'fail', error: 'error' })[check.status]),
+        `${at}: each test's status follows its check`,
+      );
+      t.equal(sum(tests.map((test) => test.score)), check.points, `${at}: its tests add up to its points`);
+      t.equal(sum(tests.map((test) => test.duration)), check.durationMs, `${at}: its duration, once`);
+      t.ok(
+        tests.every((test) => test.line_no === check.source.line),
+        `${at}: line_no is the line of the check in its spec`,
+      );
+      if (tests.length > 1) {
+        t.same(
+          tests.map((test) => test.name.replace(/.* \(part (\d+) of (\d+)\)$/, '$1/$2')),
+          tests.map((_, index) => `${index + 1}/${tests.length}`),
+          `${at}: its tests are numbered parts`,
+        );
+      }
+      if (name === 'hostile') continue;
+      t.equal(tests[0]?.name.replace(/ \(part \d+ of \d+\)$/, ''), `${step.title} › ${check.title}`, `${at}: named by step and check`);
+      t.ok(
+        tests.every(
+          (test) =>
+            test.test_code === `grade ${result.exercise} # step ${step.id}, check ${check.id}` &&
+            test.filename === `${result.exerciseFolder}/${check.source.file}`,
+        ),
+        `${at}: test_code regrades the exercise and names the check; filename is its spec, from its source`,
+      );
+      t.ok(tests[0]!.message.startsWith(check.message), `${at}: message leads with the check's message`);
+      if (check.status === 'skip') t.match(tests[0]!.message, /^skipped/, `${at}: a skipped test says so in its message`);
+    }
     t.ok(
       parsed.tests.every((test) => !/[\n\r]/.test(test.name + test.test_code + test.filename)),
       'names, commands and file names are one line',
     );
-    // The reporter prints messages into the Actions log, where these would be workflow commands.
+    // The reporter prints names and messages into the Actions log, where these would be workflow commands.
     t.notOk(
-      parsed.tests.some((test) => /^\s*(::|##\[)/m.test(test.message)),
-      'no message line is a workflow command',
-    );
-    t.ok(
-      parsed.tests.filter((_, index) => checks[index]!.status === 'skip').every((test) => /^skipped/.test(test.message)),
-      'a skipped test says so in its message',
+      parsed.tests.some((test) => /^\s*::/m.test(test.message) || /##\[/.test(test.name + test.message + test.test_code)),
+      'no line is a workflow command',
     );
     t.notOk(
       strings(parsed).some((text) => CONTROL.test(text) || LONE_SURROGATE.test(text)),
       'no controls or lone surrogates',
     );
-    if (name === 'hostile') return;
-    const stepOf = result.steps.flatMap((step) => step.checks.map(() => step));
-    const checksOf = result.steps.flatMap((step) => step.checks.map((check) => check.id));
-    t.same(
-      parsed.tests.map((test) => [test.test_code, test.filename]),
-      stepOf.map((step, index) => [
-        `grade ${result.exercise} # step ${step.id}, check ${checksOf[index]}`,
-        `${result.exerciseFolder}/${checks[index]!.source.file}`,
-      ]),
-      'test_code regrades the exercise and names the check; filename is its spec, from its source',
-    );
-    checks.forEach((check, index) => {
-      t.ok(parsed.tests[index]!.message.startsWith(check.message), `${check.id}: message leads with the check's message`);
-    });
   });
 }
+
+t.test('GitHub Classroom: tests of equal weight, so the log and Classroom show one score', async (t) => {
+  t.equal(pointUnit([1, 2, 2, 1]), 1, 'whole points: one test per point');
+  t.equal(pointUnit([2, 4, 6]), 2, 'the greatest common divisor');
+  t.equal(pointUnit([0.5, 1.5, 0]), 0.5, 'halves; a check worth nothing has no test');
+  t.equal(pointUnit([0.1, 0.2]), undefined, 'a tenth is no binary fraction: one test per check');
+  t.equal(pointUnit([0, 0]), undefined, 'nothing to weigh');
+  t.equal(pointUnit([1, 1000]), undefined, 'over MAX_CLASSROOM_TESTS tests: one test per check');
+  t.equal(pointUnit([1, MAX_CLASSROOM_TESTS - 1]), 1, 'up to MAX_CLASSROOM_TESTS tests');
+
+  const result = fixture('compile-error');
+  const parsed = JSON.parse(classroomReport(result)) as { max_score: number; tests: ClassroomTest[] };
+  t.equal(parsed.tests.length, result.maxScore, 'whole points: as many tests as points');
+  t.equal(reporterScore(parsed), result.score, 'passed / total x max_score is the score');
+  t.equal(sum(parsed.tests.map((test) => test.score)), result.score, 'and so is the sum Classroom records');
+
+  // Points in tenths: each check is one test of its points; Classroom's sum stays the score.
+  const tenths: ExerciseResult = {
+    ...result,
+    steps: result.steps.map((step) => ({
+      ...step,
+      checks: step.checks.map((check) => ({ ...check, maxPoints: check.maxPoints / 10, points: check.points / 10 })),
+    })),
+  };
+  const fallback = JSON.parse(classroomReport(tenths)) as { tests: ClassroomTest[] };
+  t.equal(fallback.tests.length, allChecks(result).length, 'one test per check');
+  t.same(
+    fallback.tests.map((test) => test.score),
+    allChecks(tenths).map((check) => check.points),
+    'each of its points',
+  );
+});
 
 t.test('GitHub Classroom keeps workflow commands in a message as text', async (t) => {
   const parsed = JSON.parse(classroomReport(hostileResult())) as { tests: ClassroomTest[] };
   const failed = parsed.tests[1]!;
   t.match(failed.message, /\n\| ::error file=hello\.c::forged workflow command\n/, 'a :: line gets a visible mark');
-  t.match(failed.message, /\n {2}\| ##\[error\]forged legacy workflow command\n/, 'so does a ##[ line, after its indentation');
+  t.match(failed.message, /\n {2}# #\[error\]forged legacy workflow command\n/, 'and ##[, which the runner reads anywhere in a line, a space');
+  t.notMatch(JSON.stringify(parsed), /##\[/, 'no ##[ is left anywhere');
   t.match(failed.message, /<script>alert\(1\)<\/script>/, 'the rest is untouched');
   t.ok(failed.message.length > 100_000, 'the log is in the message');
 });
@@ -627,13 +710,17 @@ t.test('GitHub Classroom points each test at the line of its check in the exerci
   const result = fixture('compile-error');
   const parsed = JSON.parse(classroomReport(result)) as { tests: ClassroomTest[] };
   const specChecks = exercise.steps.flatMap((step) => step.checks.map((check) => ({ step, check })));
-  t.equal(parsed.tests.length, specChecks.length, 'one test per check of the spec');
+  const grouped = testsByCheck(result, parsed.tests);
+  t.equal(grouped.length, specChecks.length, 'the tests of every check of the spec');
   specChecks.forEach(({ step, check }, index) => {
-    const test = parsed.tests[index]!;
+    const tests = grouped[index]!.tests;
+    t.equal(tests.length, check.points, `${step.id}/${check.id}: one test per point`);
     const specText = readFileSync(path.resolve(check.source.file), 'utf8').split('\n');
-    t.equal(test.filename, `multi/${step.id}.yaml`, `${step.id}/${check.id}: its spec file`);
-    t.equal(test.line_no, check.source.line, `${step.id}/${check.id}: the line the loader found`);
-    t.match(specText[test.line_no - 1], new RegExp(`^\\s*- id: ${check.id}$`), `${step.id}/${check.id}: line ${test.line_no} is where the check starts`);
+    for (const test of tests) {
+      t.equal(test.filename, `multi/${step.id}.yaml`, `${step.id}/${check.id}: its spec file`);
+      t.equal(test.line_no, check.source.line, `${step.id}/${check.id}: the line the loader found`);
+      t.match(specText[test.line_no - 1], new RegExp(`^\\s*- id: ${check.id}$`), `${step.id}/${check.id}: line ${test.line_no} is where the check starts`);
+    }
   });
 });
 

@@ -13,7 +13,7 @@ import { checkOf, checksById } from '../support/results.js';
 
 const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
 
-const EXERCISE = yaml('id: tiny', 'title: A tiny exercise', 'steps: [app, extra]');
+const EXERCISE = yaml('schemaVersion: 1', 'id: tiny', 'title: A tiny exercise', 'steps: [app, extra]');
 
 const APP_STEP = yaml(
   'id: app',
@@ -344,7 +344,7 @@ t.test('a step folder that does not exist fails its actions with the folders tri
 t.test('the second candidate folder is used when the first is missing', async (t) => {
   const root = t.testdir({
     exercise: {
-      'exercise.yaml': yaml('id: tiny', 'title: Tiny', 'steps: [notes]'),
+      'exercise.yaml': yaml('schemaVersion: 1', 'id: tiny', 'title: Tiny', 'steps: [notes]'),
       'notes.yaml': yaml(
         'id: notes',
         'title: Notes',

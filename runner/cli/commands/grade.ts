@@ -36,15 +36,18 @@ export function gradeCommand(): StrictCommand {
     .option('--report <LIST>', 'which files: tap,html,json,junit,gradescope,classroom (default: all)')
     .option('--keep', 'keep the images built for inspection (containers are always removed)')
     .option('--exercises <DIR>', 'where exercise specs live (default: the ones shipped with grade)')
+    .option('--watch', 'grade again whenever a file of the submission is saved (Ctrl+C to stop)')
     .limitFlags(['runTimeoutMs', 'buildTimeoutMs', 'memoryBytes', 'pids', 'cpus', 'outputBytes', 'buildNetwork', 'engineTimeoutMs'])
     .version(version, '-v, --version', 'show the version')
-    .runs((exercise: string | undefined, options: GradeOptions) =>
-      gradeExercise(
-        exercise,
-        options,
-        command.commands.map((each) => each.name()),
-      ),
-    );
+    .runs((exercise: string | undefined, options: GradeOptions) => {
+      const gradeOnce = () =>
+        gradeExercise(
+          exercise,
+          options,
+          command.commands.map((each) => each.name()),
+        );
+      return options.watch ? import('../watch.js').then(({ watchSubmission }) => watchSubmission(exercise, options, gradeOnce)) : gradeOnce();
+    });
   return command;
 }
 
@@ -69,13 +72,22 @@ async function gradeExercise(name: string | undefined, options: GradeOptions, co
     const guess = suggest(name, [...available, ...commandNames]);
     throw new UsageError(`no exercise "${name}" in ${root} (exercises: ${available.join(', ') || 'none'})${guess ? `: did you mean "${guess}"?` : ''}`);
   }
-  const [{ loadExercise }, { resolveLimits, fitToEngine }, { DockerodeEngine, where }, { grade }, { ImageLedger }, { TerminalView }] = await Promise.all([
+  const [
+    { loadExercise },
+    { resolveLimits, fitToEngine },
+    { DockerodeEngine, where },
+    { grade },
+    { ImageLedger },
+    { TerminalView },
+    { githubActionsRun, GithubActionsRun },
+  ] = await Promise.all([
     import('../../spec/loader.js'),
     import('../../spec/limits.js'),
     import('../../engine/dockerode/index.js'),
     import('../../grading/run.js'),
     import('../../grading/image-ledger.js'),
     import('../progress.js'),
+    import('../github-actions.js'),
   ]);
   const exercise = await loadExercise(path.join(root, name));
   const submissionDir = path.resolve(options.dir ?? '.');
@@ -86,7 +98,9 @@ async function gradeExercise(name: string | undefined, options: GradeOptions, co
 
   // With a document on stdout, stdout carries it alone; the progress view goes to stderr.
   const document = stdoutReporters[reporter as keyof typeof stdoutReporters];
-  const view = new TerminalView({ stream: document ? process.stderr : process.stdout });
+  // In GitHub Actions (GITHUB_ACTIONS=true) the view's lines stay between stop-commands; see ../github-actions.ts.
+  const github = githubActionsRun(process.env, document ? 'document' : 'terminal', document ? process.stderr : process.stdout);
+  const view = new TerminalView({ stream: github?.viewStream ?? (document ? process.stderr : process.stdout) });
   // A malformed DOCKER_HOST or DOCKER_API_VERSION is refused here, before anything is shown.
   const engine = new DockerodeEngine({ timeoutMs: engineTimeoutMs });
   const interrupt = new AbortController();
@@ -130,13 +144,15 @@ async function gradeExercise(name: string | undefined, options: GradeOptions, co
       ledger: ImageLedger.forEngine(where()),
       onEvent: (event) => {
         if (event.type === 'cleanup-problem') cleanupProblems++;
-        view.onEvent(event);
+        if (github) github.onEvent(event, view.onEvent);
+        else view.onEvent(event);
       },
       signal: interrupt.signal,
     });
     view.summary(result);
     if (reportFiles) await writeReports(result, reportFiles.dir, reportFiles.names, fileReports, view);
-    if (document) process.stdout.write(document(result));
+    await github?.finish(result);
+    if (document) process.stdout.write(github ? GithubActionsRun.documentText(reporter, document(result)) : document(result));
     return exitCodeOf(result);
   } catch (error) {
     view.stop();
@@ -148,6 +164,7 @@ async function gradeExercise(name: string | undefined, options: GradeOptions, co
     }
     throw error;
   } finally {
+    github?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -4,7 +4,7 @@
 import Docker from 'dockerode';
 import { EngineError } from '../engine.js';
 import { answersWithin, boundRequests, EngineClock, EngineStall, watchEngine } from '../bounds.js';
-import { apiVersionProblem, asEngineError, dockerHostProblem, engineCall, engineMessage, HOST_ADVICE, isNotFound } from './errors.js';
+import { apiVersionProblem, asEngineError, dockerHostProblem, engineCall, engineMessage, HOST_ADVICE, isNotFound, shownAddress } from './errors.js';
 
 /** When a build or run times out, how long the engine has to answer the ping that tells its fault from ours. */
 const TIMEOUT_PING_MS = 5000;
@@ -13,7 +13,7 @@ const TIMEOUT_PING_MS = 5000;
 export function dockerFromEnvironment(): Docker {
   const host = process.env.DOCKER_HOST;
   const hostProblem = dockerHostProblem(host);
-  if (hostProblem) throw new EngineError(`DOCKER_HOST=${host} is not an engine address: ${hostProblem}`, HOST_ADVICE);
+  if (hostProblem) throw new EngineError(`DOCKER_HOST=${shownAddress(host)} is not an engine address: ${hostProblem}`, HOST_ADVICE);
   const version = process.env.DOCKER_API_VERSION;
   const versionProblem = apiVersionProblem(version);
   if (versionProblem) {

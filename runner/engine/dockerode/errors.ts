@@ -17,39 +17,48 @@ export function where(): string {
   return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
+/**
+ * An engine address as it may be printed: user and password (or a token in their place), query
+ * and fragment removed. Messages end up in CI logs and reports; DOCKER_HOST may carry a secret.
+ */
+export function shownAddress(address: string = where()): string {
+  const value = address.trim() || 'unix:///var/run/docker.sock';
+  return value.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^/@]*@/i, '$1***@').replace(/[?#].*$/, '');
+}
+
 /** Turns transport and version failures into EngineErrors; other errors pass through. */
 export function asEngineError(error: unknown): unknown {
   if (error instanceof EngineError) return error;
   const failure = error as DockerodeError;
   const code = failure?.code;
   if (error instanceof EngineStall) {
-    return new EngineError(`the Docker engine at ${where()} stopped answering (${error.message})`, STALLED_ADVICE, { cause: error });
+    return new EngineError(`the Docker engine at ${shownAddress()} stopped answering (${error.message})`, STALLED_ADVICE, { cause: error });
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     const host = (failure as DockerodeError & { hostname?: string }).hostname ?? where();
     return new EngineError(
-      `DOCKER_HOST=${where()} names host ${host}, which does not resolve (${code})`,
+      `DOCKER_HOST=${shownAddress()} names host ${host}, which does not resolve (${code})`,
       'Check the host name in DOCKER_HOST (and your network or DNS), or unset DOCKER_HOST to use the local engine.',
       { cause: error },
     );
   }
   if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT') {
     return new EngineError(
-      `cannot reach the Docker engine at ${where()} (${code})`,
+      `cannot reach the Docker engine at ${shownAddress()} (${code})`,
       'Start Docker (Docker Desktop, or `sudo systemctl start docker` / `sudo dockerd &`), or point DOCKER_HOST at a running engine.',
       { cause: error },
     );
   }
   if (code === 'EACCES' || code === 'EPERM') {
     return new EngineError(
-      `permission denied on the Docker socket ${where()}`,
+      `permission denied on the Docker socket ${shownAddress()}`,
       'Add your user to the docker group (`sudo usermod -aG docker $USER`, then log in again), or run grade with sudo.',
       { cause: error },
     );
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(failure?.message ?? '')) {
     return new EngineError(
-      `the Docker engine at ${where()} went away during grading (${code ?? 'socket hang up'})`,
+      `the Docker engine at ${shownAddress()} went away during grading (${code ?? 'socket hang up'})`,
       'Check that Docker is running and has not restarted, then grade again.',
       { cause: error },
     );
@@ -128,7 +137,7 @@ export function apiVersionProblem(value: string | undefined): string | undefined
 /** An answer from something at DOCKER_HOST that is not a Docker engine (a web server, another protocol). */
 export function notAnEngine(detail: string, cause?: unknown): EngineError {
   return new EngineError(
-    `the service at ${where()} answered, but not as a Docker engine (${detail})`,
+    `the service at ${shownAddress()} answered, but not as a Docker engine (${detail})`,
     'Point DOCKER_HOST at a Docker engine (its socket, or the TCP port dockerd listens on), or unset it to use the local engine.',
     { cause },
   );

@@ -10,12 +10,16 @@ import {
   type ContainerState,
   type DockerEngine,
   type EngineInfo,
+  type EngineInspection,
+  type EngineSetup,
   type ImageInfo,
   type Labels,
   type Limits,
+  type LocalImage,
   type OurObjects,
   type ProcessList,
   type PullProgress,
+  type RegistryAnswer,
   type RunOutcome,
   type RunRequest,
   type StartRequest,
@@ -25,6 +29,7 @@ import { dockerFromEnvironment, EngineConnection } from './connection.js';
 import { asFirstAnswer, engineCall, notAnEngine } from './errors.js';
 import * as images from './images.js';
 import * as runs from './runs.js';
+import * as inspection from './setup.js';
 
 export { apiVersionProblem, asEngineError, dockerHostProblem, engineMessage, where } from './errors.js';
 
@@ -35,7 +40,7 @@ export interface DockerodeEngineOptions {
   timeoutMs?: number;
 }
 
-export class DockerodeEngine implements DockerEngine {
+export class DockerodeEngine implements DockerEngine, EngineInspection {
   private readonly engine: EngineConnection;
 
   constructor(options: DockerodeEngineOptions = {}) {
@@ -55,6 +60,18 @@ export class DockerodeEngine implements DockerEngine {
       throw asFirstAnswer(error);
     }
     return { version: version.Version, apiVersion: version.ApiVersion, os: version.Os, arch: version.Arch, cpus: system?.NCPU };
+  }
+
+  setup(): Promise<EngineSetup> {
+    return inspection.setup(this.engine);
+  }
+
+  localImages(): Promise<LocalImage[]> {
+    return inspection.localImages(this.engine);
+  }
+
+  registryLookup(ref: string, signal?: AbortSignal): Promise<RegistryAnswer> {
+    return inspection.registryLookup(this.engine, ref, signal);
   }
 
   build(request: BuildRequest): Promise<BuildOutcome> {

@@ -38,11 +38,13 @@ t.test('dockerfile', async (t) => {
     message:
       'multi/Dockerfile.single has 1 stage, needs at least 2 (one FROM per stage); its final stage (line 1) copies nothing from an earlier stage: use COPY --from=<stage>',
     actual: '1 stage (alpine:3.5)',
+    location: { file: 'multi/Dockerfile.single', line: 1 },
   });
   t.same(await run({ finalFrom: 'scratch' }), {
     status: 'fail',
     message: 'Dockerfile its final stage starts FROM alpine:3.5 (line 6), not FROM scratch',
     actual: '2 stages (build, alpine:3.5)',
+    location: { file: 'Dockerfile', line: 6 },
   });
   t.same(
     await run({ path: 'Dockerfile.scratch', minStages: 2, finalFrom: 'scratch', finalCopiesFromStage: true }),
@@ -57,6 +59,9 @@ t.test('dockerfile', async (t) => {
   const broken = await run({ path: 'Dockerfile.broken' });
   t.equal(broken.status, 'fail');
   t.match(broken.message, /^Dockerfile\.broken\b.*:1: RUN comes before the first FROM; only ARG may appear before FROM$/, 'the parse error, with its line');
+  t.same(broken.location, { file: 'Dockerfile.broken', line: 1 }, 'and its place in the submission');
+  const inScratch = await run({ path: 'Dockerfile.broken' }, 'scratch/');
+  t.same(inScratch.location, { file: 'scratch/Dockerfile.broken', line: 1 }, "a step folder's file is named from the submission");
 
   t.same(
     await dockerfile.run(

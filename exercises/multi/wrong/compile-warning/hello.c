@@ -1,0 +1,8 @@
+#include <stdio.h>
+
+int main (void)
+{
+    int unused;
+    printf ("Hello, world!\n");
+    return 0;
+}
