@@ -3,7 +3,7 @@
 import { formatDuration, formatSize } from '../runner/text/format.js';
 import { stepTotals, type CheckResult, type CheckStatus, type ExerciseResult, type ImageResult, type LogKind, type StepResult } from '../runner/results.js';
 import { plainText } from '../runner/text/plain.js';
-import { attr, escapeHtml, oneLine, percent, prose, readableDate, text } from './html-text.js';
+import { attr, escapeHtml, htmlPage, oneLine, percent, prose, readableDate, text } from './html-text.js';
 
 /** A line diff is quadratic; past this many line pairs the two texts are shown side by side instead. */
 const MAX_DIFF_CELLS = 1_000_000;
@@ -24,28 +24,8 @@ const LOG_LABEL: Record<LogKind, string> = {
 
 export function htmlReport(result: ExerciseResult): string {
   const title = `${result.score} / ${result.maxScore} · ${oneLine(result.title)} · grade`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; base-uri 'none'; form-action 'none'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="color-scheme" content="light dark">
-<link rel="icon" href="data:,">
-<title>${text(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-${scoreSection(result)}
-${sizeSection(result)}
-${result.steps.map(stepSection).join('\n')}
-</main>
-${footer(result)}
-</body>
-</html>
-`;
+  const main = [scoreSection(result), sizeSection(result), ...result.steps.map(stepSection)].join('\n');
+  return htmlPage(title, CSS, main, footer(result));
 }
 
 function scoreSection(result: ExerciseResult): string {

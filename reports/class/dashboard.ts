@@ -4,37 +4,15 @@
 import { type CheckStats, type ClassSummary, type ImageStats, REFERENCE_SOLUTION, type SubmissionRow } from '../../runner/class-results.js';
 import { formatPercent, formatSize } from '../../runner/text/format.js';
 import { singleLine } from '../../runner/text/plain.js';
-import { attr, escapeHtml, oneLine, percent, readableDate, text } from '../html-text.js';
+import { attr, escapeHtml, htmlPage, oneLine, percent, readableDate, text } from '../html-text.js';
 
 /** Past this many characters a message is cut: the dashboard is an overview, each report has the whole text. */
 const MAX_MESSAGE_CHARS = 400;
 
 export function classDashboard(summary: ClassSummary): string {
   const title = `${oneLine(summary.title)} · class gradebook · grade`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; base-uri 'none'; form-action 'none'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<meta name="color-scheme" content="light dark">
-<link rel="icon" href="data:,">
-<title>${text(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-${headerSection(summary)}
-${histogramSection(summary)}
-${checksSection(summary)}
-${imagesSection(summary)}
-${duplicatesSection(summary)}
-${studentsSection(summary)}
-</main>
-</body>
-</html>
-`;
+  const main = [headerSection, histogramSection, checksSection, imagesSection, duplicatesSection, studentsSection].map((section) => section(summary));
+  return htmlPage(title, CSS, main.join('\n'));
 }
 
 function headerSection(summary: ClassSummary): string {

@@ -8,7 +8,7 @@ import { markdownText } from '../../reports/github-summary.js';
 import { packageRoot } from '../../runner/paths.js';
 import type { ExerciseResult } from '../../runner/results.js';
 import { runCli } from '../support/cli.js';
-import { realEngine, submissions } from '../support/engine.js';
+import { faultSuite, realEngine, submissions } from '../support/engine.js';
 import { readWorkflowLog } from '../support/workflow-commands.js';
 
 const engine = await realEngine(t);
@@ -38,7 +38,11 @@ async function stepOutput(file: string): Promise<string> {
 type ClassroomDocument = { max_score: number; tests: { score: number; status: string }[] };
 
 if (engine) {
+  const faults = faultSuite(t, import.meta.filename);
+
   t.test('a hostile submission: its workflow commands stay text; the summary, output and annotations are ours', async (t) => {
+    // Each forged command the program prints (::error, ::add-mask::, ::set-output, a stop/resume pair, ::endgroup::, ##[error], a \r-hidden one).
+    faults.add(7);
     const { dir, env } = await workspace(t);
     // The student's repository holds the exercise in multi/, with the optional part in multi/scratch/.
     await cp(path.join(packageRoot, 'test/fixtures/hostile/workflow-commands'), path.join(dir, 'multi'), { recursive: true });

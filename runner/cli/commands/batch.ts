@@ -8,6 +8,7 @@ import { EXIT } from '../../results.js';
 import { exercisesRoot } from '../../paths.js';
 import type { FileReport } from '../../../reports/index.js';
 import { StrictCommand, UsageError } from '../command-line.js';
+import { Interrupts } from '../interrupts.js';
 import { exerciseNames } from '../exercise-folders.js';
 
 /** After a signal, how long the students being graded may take to clean up before the process leaves. */
@@ -113,27 +114,13 @@ async function gradeBatch(name: string | undefined, classArg: string | undefined
   const json = flags.reporter === 'json';
   const view = new BatchView(json ? process.stderr : process.stdout);
 
-  const interrupt = new AbortController();
-  let signalExit: number = EXIT.interrupted;
-  // The first signal stops grading; each student being graded removes what it created, but only
-  // for so long. Finished students keep their records: the next run goes on from there.
-  const onSignal = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
-    view.stop();
-    if (interrupt.signal.aborted) {
-      process.stderr.write(`\n${signal} again: stopped at once; containers may be left: run \`grade clean\`\n`);
-      process.exit(code);
-    }
-    signalExit = code;
-    process.stderr.write(`\n${signal}: stopping; the students graded so far are kept in ${out} (${signal} again to leave at once)...\n`);
-    interrupt.abort();
-    setTimeout(() => {
-      process.stderr.write(`grade: cleanup did not finish within ${CLEANUP_DEADLINE_MS / 1000} s; containers may be left: run \`grade clean\`\n`);
-      process.exit(code);
-    }, CLEANUP_DEADLINE_MS).unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Each student being graded removes what it created, within a deadline; finished students keep
+  // their records: the next run goes on from there.
+  const interrupts = new Interrupts(
+    { stopping: `stopping; the students graded so far are kept in ${out}`, left: 'containers may be left' },
+    CLEANUP_DEADLINE_MS,
+    () => view.stop(),
+  );
 
   view.header(exercise.id, classDir, out);
   if (fitted.note) view.note(fitted.note);
@@ -153,7 +140,7 @@ async function gradeBatch(name: string | undefined, classArg: string | undefined
         keepCache: flags.keepCache,
         reports,
         ledger: ImageLedger.forEngine(where()),
-        signal: interrupt.signal,
+        signal: interrupts.signal,
         onEvent: (event) => view.onEvent(event),
       }),
     );
@@ -162,14 +149,13 @@ async function gradeBatch(name: string | undefined, classArg: string | undefined
     return EXIT.passed;
   } catch (error) {
     view.stop();
-    if (interrupt.signal.aborted) {
+    if (interrupts.interrupted) {
       process.stderr.write(`grading stopped; run the same command again to grade the rest into ${out}\n`);
-      return signalExit;
+      return interrupts.exitCode;
     }
     throw error;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.dispose();
   }
 }
 

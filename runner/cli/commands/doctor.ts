@@ -4,8 +4,8 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { exercisesRoot } from '../../paths.js';
-import { EXIT } from '../../results.js';
 import { StrictCommand, UsageError } from '../command-line.js';
+import { Interrupts } from '../interrupts.js';
 import { exerciseNames } from '../exercise-folders.js';
 
 /** After a signal, how long removing the probes may take before the process leaves anyway. */
@@ -63,26 +63,12 @@ async function doctor(name: string | undefined, flags: DoctorFlags): Promise<num
       import('chalk'),
       import('../progress.js'),
     ]);
-  const interrupt = new AbortController();
-  let signalExit: number = EXIT.interrupted;
   const status = progressLine(process.stderr);
-  const onSignal = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
-    status.clear();
-    if (interrupt.signal.aborted) {
-      process.stderr.write(`\n${signal} again: stopped at once; its probe containers may be left: run \`grade clean\` to remove them\n`);
-      process.exit(code);
-    }
-    signalExit = code;
-    process.stderr.write(`\n${signal}: stopping and removing what the checks created (${signal} again to leave at once)...\n`);
-    interrupt.abort();
-    setTimeout(() => {
-      process.stderr.write(`grade doctor: cleanup did not finish within ${CLEANUP_DEADLINE_MS / 1000} s; run \`grade clean\` to remove what is left\n`);
-      process.exit(code);
-    }, CLEANUP_DEADLINE_MS).unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupts = new Interrupts(
+    { stopping: 'stopping and removing what the checks created', left: 'its probe containers may be left', who: 'grade doctor' },
+    CLEANUP_DEADLINE_MS,
+    () => status.clear(),
+  );
   try {
     const report = await runDoctor({
       connect: () => new DockerodeEngine({ timeoutMs: engineTimeoutMs }),
@@ -92,7 +78,7 @@ async function doctor(name: string | undefined, flags: DoctorFlags): Promise<num
       submissionDir,
       limits: resolveLimits(exercise?.limits ?? {}, flagLimits),
       pull: Boolean(flags.pull),
-      signal: interrupt.signal,
+      signal: interrupts.signal,
       onProgress: (text) => status.show(`grade doctor: ${text}...`),
     });
     status.clear();
@@ -107,14 +93,13 @@ async function doctor(name: string | undefined, flags: DoctorFlags): Promise<num
     return doctorExitCode(report);
   } catch (error) {
     status.clear();
-    if (interrupt.signal.aborted || error instanceof DoctorInterrupted) {
+    if (interrupts.interrupted || error instanceof DoctorInterrupted) {
       process.stderr.write('grade doctor stopped; what its checks created was removed\n');
-      return signalExit;
+      return interrupts.exitCode;
     }
     throw error;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.dispose();
   }
 }
 

@@ -3,11 +3,12 @@
 // when it grades, so `grade --help` and `grade --version` stay fast.
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EXIT, exitCodeOf, type ExerciseResult } from '../../results.js';
+import { exitCodeOf, type ExerciseResult } from '../../results.js';
 import { exercisesRoot } from '../../paths.js';
 import { version } from '../../version.js';
 import type { FileReport } from '../../../reports/index.js';
 import { StrictCommand, UsageError } from '../command-line.js';
+import { Interrupts } from '../interrupts.js';
 import { exerciseNames } from '../exercise-folders.js';
 import type { TerminalView } from '../progress.js';
 
@@ -103,31 +104,13 @@ async function gradeExercise(name: string | undefined, options: GradeOptions, co
   const view = new TerminalView({ stream: github?.viewStream ?? (document ? process.stderr : process.stdout) });
   // A malformed DOCKER_HOST or DOCKER_API_VERSION is refused here, before anything is shown.
   const engine = new DockerodeEngine({ timeoutMs: engineTimeoutMs });
-  const interrupt = new AbortController();
-  let signalExit: number = EXIT.interrupted;
   let cleanupProblems = 0;
-  // The first signal stops grading and cleans up, but only for so long: a stalled engine must not
-  // keep the process alive. A second signal leaves at once.
-  const onSignal = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
-    view.stop();
-    if (interrupt.signal.aborted) {
-      process.stderr.write(`\n${signal} again: stopped at once; containers of this run may be left: run \`grade clean\` to remove them\n`);
-      process.exit(code);
-    }
-    signalExit = code;
-    process.stderr.write(`\n${signal}: stopping and removing what this run created (${signal} again to leave at once)...\n`);
-    interrupt.abort();
-    setTimeout(() => {
-      process.stderr.write(
-        `grade: cleanup did not finish within ${CLEANUP_DEADLINE_MS / 1000} s (is the Docker engine answering?); ` +
-          'containers of this run may be left: run `grade clean` to remove them\n',
-      );
-      process.exit(code);
-    }, CLEANUP_DEADLINE_MS).unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Stops grading and cleans up, within a deadline: a stalled engine must not keep the process alive.
+  const interrupts = new Interrupts(
+    { stopping: 'stopping and removing what this run created', left: 'containers of this run may be left' },
+    CLEANUP_DEADLINE_MS,
+    () => view.stop(),
+  );
 
   view.header(exercise.id, exercise.title, submissionDir);
   try {
@@ -147,7 +130,7 @@ async function gradeExercise(name: string | undefined, options: GradeOptions, co
         if (github) github.onEvent(event, view.onEvent);
         else view.onEvent(event);
       },
-      signal: interrupt.signal,
+      signal: interrupts.signal,
     });
     view.summary(result);
     if (reportFiles) await writeReports(result, reportFiles.dir, reportFiles.names, fileReports, view);
@@ -156,17 +139,16 @@ async function gradeExercise(name: string | undefined, options: GradeOptions, co
     return exitCodeOf(result);
   } catch (error) {
     view.stop();
-    if (interrupt.signal.aborted) {
+    if (interrupts.interrupted) {
       process.stderr.write(
         cleanupProblems ? 'grading stopped; some of what it created could not be removed: run `grade clean`\n' : 'grading stopped; nothing was left behind\n',
       );
-      return signalExit;
+      return interrupts.exitCode;
     }
     throw error;
   } finally {
     github?.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.dispose();
   }
 }
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { EXIT } from '../../results.js';
 import { exercisesRoot } from '../../paths.js';
 import { StrictCommand, UsageError } from '../command-line.js';
+import { Interrupts } from '../interrupts.js';
 import { exerciseNames } from '../exercise-folders.js';
 
 /** After a signal, how long cleanup may take before the process leaves anyway. */
@@ -89,25 +90,11 @@ async function selftestExercise(name: string | undefined, flags: SelftestFlags):
   // With a document on stdout, stdout carries it alone: progress goes to stderr.
   const progress = json ? process.stderr : process.stdout;
   const engine = new DockerodeEngine({ timeoutMs: engineTimeoutMs });
-  const interrupt = new AbortController();
-  let signalExit: number = EXIT.interrupted;
   let cleanupProblems = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
-    if (interrupt.signal.aborted) {
-      process.stderr.write(`\n${signal} again: stopped at once; containers of this run may be left: run \`grade clean\` to remove them\n`);
-      process.exit(code);
-    }
-    signalExit = code;
-    process.stderr.write(`\n${signal}: stopping and removing what this run created (${signal} again to leave at once)...\n`);
-    interrupt.abort();
-    setTimeout(() => {
-      process.stderr.write(`grade: cleanup did not finish within ${CLEANUP_DEADLINE_MS / 1000} s; containers of this run may be left: run \`grade clean\`\n`);
-      process.exit(code);
-    }, CLEANUP_DEADLINE_MS).unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupts = new Interrupts(
+    { stopping: 'stopping and removing what this run created', left: 'containers of this run may be left' },
+    CLEANUP_DEADLINE_MS,
+  );
 
   progress.write(`selftest ${exercise.id}: the reference solution and ${wrong.length} negative control${wrong.length === 1 ? '' : 's'}\n`);
   try {
@@ -119,14 +106,14 @@ async function selftestExercise(name: string | undefined, flags: SelftestFlags):
       exercise,
       controls: wrong,
       imageMap,
-      signal: interrupt.signal,
+      signal: interrupts.signal,
       gradeCopy: selftest.gradeWith({
         exercise,
         engine,
         engineInfo,
         limits: fitted.limits,
         ledger: ImageLedger.forEngine(where()),
-        signal: interrupt.signal,
+        signal: interrupts.signal,
         onEvent: (event) => {
           if (event.type === 'cleanup-problem') cleanupProblems++;
         },
@@ -152,15 +139,14 @@ async function selftestExercise(name: string | undefined, flags: SelftestFlags):
     if (cleanupProblems) process.stderr.write('grade: some of what the self-test created could not be removed: run `grade clean`\n');
     return report.exitCode;
   } catch (error) {
-    if (interrupt.signal.aborted) {
+    if (interrupts.interrupted) {
       process.stderr.write(
         cleanupProblems ? 'selftest stopped; some of what it created could not be removed: run `grade clean`\n' : 'selftest stopped; nothing was left behind\n',
       );
-      return signalExit;
+      return interrupts.exitCode;
     }
     throw error;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.dispose();
   }
 }
