@@ -35,6 +35,13 @@ t.test('build-cached', async (t) => {
     { status: 'pass', message: 'all 0 instructions after FROM came from the cache' },
     'FROM steps are never "cached"',
   );
+  const unknownDialect = await buildCached.run(
+    { image: 'stage' },
+    contextOf({ stage: built('stage', 1, { build: buildOutcome({ steps: [], log: '[1/2] STEP 2/6: RUN apk add\n--> Using cache 1a2b3c\n' }) }) }),
+  );
+  t.equal(unknownDialect.status, 'error', 'no recognised step is no evidence: not judged, never a pass');
+  t.match(unknownDialect.message, /^the build output was not understood: no step was recognised/);
+  t.equal(unknownDialect.logKind, 'build', 'the output it could not read is shown');
   t.same(await buildCached.run({ image: 'stage' }, contextOf({ stage: failedBuild('image stage did not build') })), {
     status: 'fail',
     message: 'image stage did not build',
