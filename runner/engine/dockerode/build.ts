@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { EngineError, type BuildOutcome, type BuildRequest } from '../engine.js';
 import { BuildStreamParser } from './build-stream.js';
+import { BuilderWitness, classicBuilderRefusal } from './builder.js';
 import type { EngineConnection } from './connection.js';
 import { asEngineError, engineMessage } from './errors.js';
 
@@ -16,6 +17,8 @@ export async function build(engine: EngineConnection, request: BuildRequest): Pr
   const onOuterAbort = () => abort.abort(request.signal?.reason);
   request.signal?.addEventListener('abort', onOuterAbort);
   const parser = new BuildStreamParser();
+  // Which builder answered: BuildKit, or none the parser can follow, is an EngineError, not a grade.
+  const witness = new BuilderWitness();
   /** Why the build ended outside the stream: refused, timed out, interrupted. */
   let stopped: string | undefined;
   try {
@@ -38,7 +41,15 @@ export async function build(engine: EngineConnection, request: BuildRequest): Pr
         abortSignal: abort.signal,
       } as Docker.ImageBuildOptions,
     )) as Readable;
-    for await (const chunk of stream) parser.push(chunk as Buffer);
+    for await (const chunk of stream) {
+      parser.push(chunk as Buffer);
+      const notClassic = witness.push(chunk as Buffer);
+      // Stop BuildKit at once: closing the request cancels the build on the engine.
+      if (notClassic) {
+        abort.abort(notClassic);
+        break;
+      }
+    }
   } catch (failure) {
     if (abort.signal.reason instanceof EngineError) throw abort.signal.reason;
     if (abort.signal.aborted) {
@@ -46,6 +57,8 @@ export async function build(engine: EngineConnection, request: BuildRequest): Pr
         ? 'grading was interrupted'
         : `build timed out after ${Math.round(request.limits.buildTimeoutMs / 1000)} s and was stopped`;
     } else {
+      const refused = classicBuilderRefusal(failure);
+      if (refused) throw refused;
       const converted = asEngineError(failure);
       if (converted instanceof EngineError) throw converted;
       stopped = engineMessage(failure);
@@ -55,7 +68,10 @@ export async function build(engine: EngineConnection, request: BuildRequest): Pr
     stopWatching();
     request.signal?.removeEventListener('abort', onOuterAbort);
   }
-  const { steps, log, imageId, error: builderError } = parser.end();
+  const summary = parser.end();
+  const notClassic = witness.end(summary, stopped);
+  if (notClassic) throw notClassic;
+  const { steps, log, imageId, error: builderError } = summary;
   const error = stopped ?? builderError;
   const ok = error === undefined && imageId !== undefined;
   return {
