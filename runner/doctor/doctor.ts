@@ -9,6 +9,7 @@ import { pullFailure } from '../grading/actions.js';
 import { GradingSession, LABEL } from '../grading/session.js';
 import type { Exercise } from '../spec/loader.js';
 import { formatSize } from '../text/format.js';
+import { ClassicBuilderMissing } from '../engine/dockerode/builder.js';
 import { shownAddress } from '../engine/dockerode/errors.js';
 import { neededBaseImages, type NeededImage } from './base-images.js';
 import {
@@ -150,10 +151,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     let imageId: string | undefined;
     checks.push(
       await guarded('builder', async () => {
-        const probe = await buildProbe(engine, shell, session, probeLimits, setup.builderVersion, signal);
-        created.push(...probe.created);
-        imageId = probe.imageId;
-        return probe.builder;
+        try {
+          const probe = await buildProbe(engine, shell, session, probeLimits, setup.builderVersion, signal);
+          created.push(...probe.created);
+          imageId = probe.imageId;
+          return probe.builder;
+        } catch (error) {
+          // An engine without the classic builder may have built the probe anyway: it is ours to remove.
+          if (error instanceof ClassicBuilderMissing && error.imageId) created.push(error.imageId);
+          throw error;
+        }
       }),
     );
     checks.push(

@@ -229,6 +229,24 @@ t.test('no classic builder: an answer without classic steps, or a failed build, 
   t.equal(doctorExitCode(failed), 1);
 });
 
+t.test('an engine that answers with BuildKit: the builder row fails with its advice, and the image it built anyway is removed', async (t) => {
+  const { ClassicBuilderMissing } = await import('../../runner/engine/dockerode/builder.js');
+  const engine = healthyEngine();
+  engine.image('sha256:buildkit-probe', 1000);
+  engine.build = async () => {
+    throw new ClassicBuilderMissing(
+      'the Docker engine answered the build with BuildKit, not the classic builder',
+      'DOCKER_BUILDKIT=0 docker build .',
+      'buildkit',
+      'sha256:buildkit-probe',
+    );
+  };
+  const report = await runDoctor(options(engine));
+  t.equal(row(report, 'builder').status, 'fail');
+  t.match(row(report, 'builder').found, /answered the build with BuildKit/);
+  t.ok(engine.removedImages.includes('sha256:buildkit-probe'), 'the probe BuildKit built is removed');
+});
+
 t.test('the probe image builds but does not run: the build-run row fails', async (t) => {
   const report = await runDoctor(options(healthyEngine({ run: { exitCode: null, startError: 'OCI runtime create failed: permission denied' } })));
   t.equal(row(report, 'build-run').status, 'fail');
