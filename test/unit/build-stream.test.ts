@@ -1,5 +1,5 @@
 // The classic builder's stream, as recorded from dockerd 20.10 (test/fixtures/build-streams,
-// made by record.sh there): each recording is read whole and split at awkward places (one byte at
+// made by record.sh there), and Podman 4.3's (record-podman.sh): each recording is read whole and split at awkward places (one byte at
 // a time, through a multi-byte character), and must give the same steps, cache flags, image ids,
 // error and log. The last tests replay recordings through DockerodeEngine.build over a local
 // HTTP server that answers as the engine did, so the whole build path is covered without Docker.
@@ -230,6 +230,137 @@ t.test('what is not a builder event is passed over', async (t) => {
   t.same(parseBuildStream([]), { steps: [], log: '', imageId: undefined, error: undefined }, 'an empty stream');
 });
 
+// Podman 4.3 (Buildah), recorded by record-podman.sh: the stand-in reference solution with a LABEL
+// per stage. Buildah numbers the steps of each stage from 1 ("[2/2] STEP 1/4: FROM ..."): the
+// parser counts across stages as the classic builder does, FROM included.
+const standIn = (token: string) => [
+  'FROM grade-fixture/toolchain:latest AS build',
+  `LABEL grade.recording=${token}`,
+  'RUN apk update &&     apk add --update alpine-sdk',
+  'RUN mkdir /app',
+  'WORKDIR /app',
+  'COPY hello.c /app',
+  'RUN mkdir bin',
+  'RUN gcc -Wall hello.c -o bin/hello',
+  'FROM grade-fixture/runtime:latest',
+  `LABEL grade.recording=${token}`,
+  'COPY --from=build /app/bin/hello /app/hello',
+  'CMD /app/hello',
+];
+// Podman prints a step's image as 11 hex characters ("--> 559ff0e74ad"); FROM steps make none.
+const standInIds = [
+  undefined,
+  '559ff0e74ad',
+  'ef12b1ce9c1',
+  '1d7d43aee94',
+  '6a860597a78',
+  '3d63730e49f',
+  '1445e9e5ecf',
+  '538ec848346',
+  undefined,
+  '469bfda84ce',
+  'b7e4a16b3b8',
+  'aa108ee6c31',
+];
+const standInImage = 'sha256:aa108ee6c31c2430f258d340d206829c9b5e3fb8c10ac741052a12c2934a8a81';
+
+t.test('Podman: a fresh multi-stage build', async (t) => {
+  t.match(manifest.recordings['podman-solution-fresh'], { engine: /^Podman Engine 4\.3\./ });
+  const token = tokenOf('podman-solution-fresh');
+  const summary = parseBuildStream([recorded('podman-solution-fresh')]);
+  t.same(
+    stepsOf(summary),
+    standIn(token).map((instruction, i) => [i + 1, instruction, false, standInIds[i]]),
+    'indexes across both stages, no step cached, each with its image',
+  );
+  t.equal(summary.imageId, standInImage, 'the aux.ID of the final stage');
+  t.equal(summary.error, undefined);
+  t.same(
+    summary.steps[2]!.output,
+    ['apk (offline stand-in): update - nothing to do', 'apk (offline stand-in): add --update alpine-sdk - nothing to do'],
+    "a RUN's output",
+  );
+  t.same(summary.steps[11]!.output, ['Successfully built aa108ee6c31c'], 'neither "[2/2] COMMIT" nor the lone full image id is output');
+  t.same(
+    summary.steps.slice(3, 11).map((step) => step.output),
+    standIn('')
+      .slice(3, 11)
+      .map(() => []),
+  );
+  t.match(summary.log, /^\[1\/2\] STEP 1\/8: FROM grade-fixture\/toolchain:latest AS build\n/);
+  t.match(summary.log, /\n\[2\/2\] COMMIT\n--> aa108ee6c31\naa108ee6c31c[0-9a-f]{52}\nSuccessfully built aa108ee6c31c\n$/, 'the log keeps every line');
+  readsTheSameSplit(t, 'podman-solution-fresh', summary);
+});
+
+t.test('Podman: the same build again, all from the cache', async (t) => {
+  const summary = parseBuildStream([recorded('podman-solution-cached')]);
+  t.same(
+    stepsOf(summary),
+    standIn(tokenOf('podman-solution-fresh')).map((instruction, i) => [i + 1, instruction, !instruction.startsWith('FROM'), standInIds[i]]),
+    'every step but FROM is cached ("--> Using cache <id>"), with the ids of the fresh build',
+  );
+  t.same(
+    summary.steps.map((step) => step.output),
+    [
+      ...standIn('')
+        .slice(1)
+        .map(() => []),
+      ['Successfully built aa108ee6c31c'],
+    ],
+    'a cached step has no output of its own',
+  );
+  t.equal(summary.imageId, standInImage);
+  t.equal(summary.error, undefined);
+  t.match(summary.log, /^\[1\/2\] STEP 3\/8: RUN apk .*\n--> Using cache ef12b1ce9c15[0-9a-f]{52}\n--> ef12b1ce9c1\n/m);
+  readsTheSameSplit(t, 'podman-solution-cached', summary);
+});
+
+t.test('Podman: --target build, one stage without the "[1/2]" prefix', async (t) => {
+  t.equal(manifest.recordings['podman-target-build']!.target, 'build');
+  const token = tokenOf('podman-target-build');
+  const summary = parseBuildStream([recorded('podman-target-build')]);
+  const ids = [undefined, '88ecf7043ae', '432098cdaf1', 'd292ca74137', 'd6f322fd61e', '97a10dc1779', '763a9c43aee', '3c9911604eb'];
+  t.same(
+    stepsOf(summary),
+    standIn(token)
+      .slice(0, 8)
+      .map((instruction, i) => [i + 1, instruction, false, ids[i]]),
+  );
+  t.same(summary.steps[7]!.output, ['Successfully built 3c9911604eb2'], 'the last step: "COMMIT" and the lone image id are not output');
+  t.equal(summary.imageId, 'sha256:3c9911604eb2e5582f436b9dfa1b2003c51954be57520ad1a70bceb802a77cae');
+  t.equal(summary.error, undefined);
+  t.match(summary.log, /^STEP 1\/8: FROM grade-fixture\/toolchain:latest AS build\n/);
+  readsTheSameSplit(t, 'podman-target-build', summary);
+});
+
+t.test('Podman: older Buildah\'s "STEP N: " without totals, and each builder\'s lines read only in its own stream', async (t) => {
+  const lines = (texts: string[]) => texts.map((stream) => `${JSON.stringify({ stream })}\n`);
+  const older = parseBuildStream(
+    lines(['STEP 1: FROM a AS build\n', 'STEP 2: RUN x\n', '--> 0123456789a\n', 'STEP 1: FROM b\n', 'STEP 2: CMD y\n', 'COMMIT\n', '--> ba9876543210\n']),
+  );
+  t.same(stepsOf(older), [
+    [1, 'FROM a AS build', false, undefined],
+    [2, 'RUN x', false, '0123456789a'],
+    [3, 'FROM b', false, undefined],
+    [4, 'CMD y', false, 'ba9876543210'],
+  ]);
+  t.same(older.steps[3]!.output, [], 'COMMIT is not output');
+  const classic = parseBuildStream(
+    lines(['Step 1/2 : FROM a\n', ' ---> 0123456789ab\n', 'Step 2/2 : RUN x\n', 'STEP 1: not a step\n', '--> 0123456789a\n', 'COMMIT\n']),
+  );
+  t.same(stepsOf(classic), [
+    [1, 'FROM a', false, '0123456789ab'],
+    [2, 'RUN x', false, undefined],
+  ]);
+  t.same(classic.steps[1]!.output, ['STEP 1: not a step', '--> 0123456789a', 'COMMIT'], "Buildah's lines in a classic build are a RUN's output");
+  const buildah = parseBuildStream(lines(['STEP 1/2: FROM a\n', 'STEP 2/2: RUN x\n', 'Step 1/1 : not a step\n', ' ---> Using cache\n', '--> 0123456789a\n']));
+  t.same(stepsOf(buildah), [
+    [1, 'FROM a', false, undefined],
+    [2, 'RUN x', false, '0123456789a'],
+  ]);
+  t.same(buildah.steps[1]!.output, ['Step 1/1 : not a step', ' ---> Using cache'], "and the classic builder's in a Buildah build");
+});
+
 // The engine, replayed: POST /build answers with the recorded status and body, in small chunks.
 async function replayedEngine(t: Test, name: string) {
   const { status } = manifest.recordings[name]!;
@@ -270,6 +401,11 @@ t.test('DockerodeEngine.build over the replayed streams', async (t) => {
   const fresh = await buildOf(await replayedEngine(t, 'multi-stage-fresh'));
   t.match(fresh, { ok: true, imageId: multiStageImage, error: undefined, timedOut: false });
   t.same(fresh.steps, parseBuildStream([recorded('multi-stage-fresh')]).steps);
+
+  const podman = await buildOf(await replayedEngine(t, 'podman-solution-cached'));
+  t.match(podman, { ok: true, imageId: standInImage, error: undefined, timedOut: false }, 'Podman: no EngineError');
+  t.same(podman.steps, parseBuildStream([recorded('podman-solution-cached')]).steps);
+  t.equal(podman.steps.filter((step) => step.cached).length, 10, 'Podman: the cached steps reach the outcome');
 
   const failing = await buildOf(await replayedEngine(t, 'failing-run'));
   t.match(failing, { ok: false, imageId: undefined, error: /^The command .* returned a non-zero code: 3$/, timedOut: false });

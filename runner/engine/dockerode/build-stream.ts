@@ -1,6 +1,7 @@
-// Reads the classic builder's answer to POST /build: one JSON event per line ({stream},
-// {aux: {ID}}, {error, errorDetail}), whose `stream` text says "Step N/M : ...", " ---> Using cache"
-// and " ---> <id>". Pure: fed the chunks as they arrive, split anywhere, it does no I/O.
+// Reads the answer to POST /build: one JSON event per line ({stream}, {aux: {ID}}, {error,
+// errorDetail}). The classic builder's `stream` text says "Step N/M : ...", " ---> Using cache" and
+// " ---> <id>"; Podman's (Buildah's) says "[1/2] STEP N/M: ...", "--> Using cache <id>", "--> <id>"
+// and "COMMIT". Pure: fed the chunks as they arrive, split anywhere, it does no I/O.
 import { StringDecoder } from 'node:string_decoder';
 import type { BuildStep } from '../engine.js';
 
@@ -10,6 +11,20 @@ export const BUILD_LOG_CHARS = 256 * 1024;
 export const STEP_OUTPUT_LINES = 500;
 /** The classic builder colours a RUN's stderr; the colour is not part of the log. */
 const BUILDER_COLOUR = /\u001b\[[0-9;]*m/g;
+
+// The builders' lines, shared with builder.ts (which tests a whole `stream` text with the `m` flag).
+/** The classic builder: "Step 3/10 : RUN x"; the index counts across stages. */
+export const CLASSIC_STEP_LINE = /^Step (\d+)\/\d+ : (.*)$/;
+/** Buildah: "[1/2] STEP 2/6: RUN x", "STEP 1/3: FROM x" for one stage, "STEP 1: FROM x" in older versions; numbered per stage. */
+export const BUILDAH_STEP_LINE = /^(?:\[\d+\/\d+\] )?STEP (\d+)(?:\/\d+)?: (.*)$/;
+/** Buildah: a step taken from the cache, with the cached image's full id; "--> <short id>" follows. */
+export const BUILDAH_USING_CACHE_LINE = /^--> Using cache [0-9a-f]{12,64}$/;
+/** Buildah: the image a step made, as Podman prints it (11 hex characters in Podman 4). */
+export const BUILDAH_PRODUCED_LINE = /^--> ([0-9a-f]{11,64})$/;
+/** Buildah: the final step of the target stage is being committed ("COMMIT" or "[2/2] COMMIT [name]"). */
+export const BUILDAH_COMMIT_LINE = /^(?:\[\d+\/\d+\] )?COMMIT(?: .*)?$/;
+/** Buildah: the built image's full id, alone on a line after the last step's "--> <id>". */
+const BUILDAH_IMAGE_LINE = /^[0-9a-f]{64}$/;
 
 /** What the stream said. */
 export interface BuildStreamSummary {
@@ -41,6 +56,11 @@ export class BuildStreamParser {
   // The builder sends "Step 1/4 : FROM x" and its "\n" as two events: lines are joined across them.
   private unfinishedLine = '';
   private readonly steps: BuildStep[] = [];
+  // Which builder's lines the first step was in: each builder's other lines are read only then.
+  private builder: 'classic' | 'buildah' | undefined;
+  // Buildah numbers the steps of each stage from 1: the steps of the stages before, to count on from.
+  private stageOffset = 0;
+  private lastStageStep = 0;
   private log = '';
   private imageId: string | undefined;
   private error: string | undefined;
@@ -91,13 +111,37 @@ export class BuildStreamParser {
   }
 
   private onLine(line: string): void {
-    const step = /^Step (\d+)\/\d+ : (.*)$/.exec(line);
-    if (step) {
-      this.steps.push({ index: Number(step[1]), instruction: step[2]!, cached: false, output: [] });
-      return;
+    if (this.builder !== 'buildah') {
+      const step = CLASSIC_STEP_LINE.exec(line);
+      if (step) {
+        this.builder = 'classic';
+        this.steps.push({ index: Number(step[1]), instruction: step[2]!, cached: false, output: [] });
+        return;
+      }
+    }
+    if (this.builder !== 'classic') {
+      const step = BUILDAH_STEP_LINE.exec(line);
+      if (step) {
+        this.builder = 'buildah';
+        const inStage = Number(step[1]);
+        // A stage starts again at step 1: the stage before it had lastStageStep steps.
+        if (inStage <= this.lastStageStep) this.stageOffset += this.lastStageStep;
+        this.lastStageStep = inStage;
+        this.steps.push({ index: this.stageOffset + inStage, instruction: step[2]!, cached: false, output: [] });
+        return;
+      }
     }
     const current = this.steps.at(-1);
     if (!current) return;
+    if (this.builder === 'buildah') {
+      const produced = BUILDAH_PRODUCED_LINE.exec(line);
+      if (produced) current.imageId = produced[1];
+      else if (BUILDAH_USING_CACHE_LINE.test(line)) current.cached = true;
+      // After a step's image, a lone full id is the image built, not the step's output.
+      else if (BUILDAH_COMMIT_LINE.test(line) || (current.imageId && BUILDAH_IMAGE_LINE.test(line))) return;
+      else if (current.output.length < this.stepOutputLines) current.output.push(line);
+      return;
+    }
     const produced = /^ ---> ([0-9a-f]{12,64})$/.exec(line);
     if (produced) current.imageId = produced[1];
     else if (line === ' ---> Using cache') current.cached = true;

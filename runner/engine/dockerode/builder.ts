@@ -4,7 +4,7 @@
 // the submission: an EngineError (exit 2), never a grade. docs/builder.md has the whole story.
 import { StringDecoder } from 'node:string_decoder';
 import { EngineError } from '../engine.js';
-import type { BuildStreamSummary } from './build-stream.js';
+import { BUILDAH_STEP_LINE, type BuildStreamSummary, CLASSIC_STEP_LINE } from './build-stream.js';
 import { type DockerodeError, engineMessage, shownAddress } from './errors.js';
 
 /**
@@ -33,9 +33,9 @@ const ADVICE =
   'in a folder with a Dockerfile: if it says the legacy builder is not there, point DOCKER_HOST at a Docker Engine that has it (grade is tested on Docker Engine 20.10 and 26). ' +
   "grade's README (the builder) says why, and what BuildKit support would take.";
 
-const CLASSIC_STEP = /(?:^|\n)Step \d+\/\d+ : /;
-// Buildah: "STEP 1/4: FROM x", "[1/2] STEP 2/6: RUN ...", and in older versions "STEP 1: FROM x".
-const BUILDAH_STEP = /(?:^|\n)(?:\[\d+\/\d+\] )?STEP \d+(?:\/\d+)?: /;
+// The parser's line patterns, tried on each line of a `stream` text.
+const CLASSIC_STEP = new RegExp(CLASSIC_STEP_LINE.source, 'm');
+const BUILDAH_STEP = new RegExp(BUILDAH_STEP_LINE.source, 'm');
 // What a refusal of version=1 would say: today's engines answer "invalid version X" to a version
 // they lack; a future one may name the builder it no longer has.
 const REFUSAL = /\binvalid (?:builder )?version\b|\b(?:classic|legacy) builder\b|\bbuilder version\b|\bbuildkit (?:is )?required\b|\brequires buildkit\b/i;
