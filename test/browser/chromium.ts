@@ -1,6 +1,9 @@
 // Headless Chromium for report tests: Debian's binary with every phone-home feature off, and pages
 // that record console errors, page errors and requests so a test can assert nothing escaped.
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 
@@ -24,6 +27,25 @@ export function chromiumInstalled(): boolean {
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+/**
+ * A browser and a private folder for a test file's pages, both gone when it ends; undefined after
+ * skipping the file where Chromium is missing (never in CI: there it throws).
+ */
+export async function browserForFile(t: { plan(count: number, reason?: string): void; teardown(fn: () => Promise<void>): void }, prefix: string) {
+  if (!chromiumInstalled()) {
+    if (process.env.CI) throw new Error(`${CHROMIUM_PATH} does not exist: CI must install the Debian package chromium`);
+    t.plan(0, 'no chromium');
+    return undefined;
+  }
+  const browser = await launchChromium();
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  t.teardown(async () => {
+    await browser.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { browser, dir };
 }
 
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 900 } };

@@ -13,7 +13,7 @@ import type { ClassSummary } from '../../runner/class-results.js';
 import { packageRoot } from '../../runner/paths.js';
 import { singleLine } from '../../runner/text/plain.js';
 import { HOSTILE_NAMES, sampleClassSummary } from '../support/class-summary.js';
-import { CHROMIUM_PATH, chromiumInstalled, DESKTOP, launchChromium, openFile } from './chromium.js';
+import { browserForFile, DESKTOP, openFile } from './chromium.js';
 
 const screenshotPath = path.join(packageRoot, 'docs/class-dashboard.png');
 const NARROW = { viewport: { width: 400, height: 800 }, isMobile: true, hasTouch: true };
@@ -31,16 +31,9 @@ async function writeGradebook(dir: string, summary: ClassSummary): Promise<strin
   return index;
 }
 
-if (!chromiumInstalled()) {
-  if (process.env.CI) throw new Error(`${CHROMIUM_PATH} does not exist: CI must install the Debian package chromium`);
-  t.plan(0, 'no chromium');
-} else {
-  const browser = await launchChromium();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'grade-class-'));
-  t.teardown(async () => {
-    await browser.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+const opened = await browserForFile(t, 'grade-class-');
+if (opened) {
+  const { browser, dir } = opened;
   const summary = sampleClassSummary();
   const index = await writeGradebook(dir, summary);
 

@@ -3,8 +3,7 @@
 // failure is open, the size chart has a bar per image of the student's (none for the grader's
 // helpers) and the bounds the results carry, and nothing scrolls sideways on a phone.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import type { Browser } from 'playwright-core';
@@ -12,7 +11,7 @@ import { formatSize } from '../../runner/text/format.js';
 import { htmlReport } from '../../reports/html.js';
 import type { CheckResult, ExerciseResult } from '../../runner/results.js';
 import { packageRoot } from '../../runner/paths.js';
-import { CHROMIUM_PATH, chromiumInstalled, launchChromium, openFile, PHONE, type WatchedPage } from './chromium.js';
+import { browserForFile, openFile, PHONE, type WatchedPage } from './chromium.js';
 
 const fixturesDir = path.join(packageRoot, 'test/fixtures/results');
 const screenshotPath = path.join(packageRoot, 'docs/report-sample.png');
@@ -120,16 +119,9 @@ function expectedTitle(result: ExerciseResult): string {
   return `${result.score} / ${result.maxScore} · ${result.title} · grade`;
 }
 
-if (!chromiumInstalled()) {
-  if (process.env.CI) throw new Error(`${CHROMIUM_PATH} does not exist: CI must install the Debian package chromium`);
-  t.plan(0, 'no chromium');
-} else {
-  const browser = await launchChromium();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'grade-html-'));
-  t.teardown(async () => {
-    await browser.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+const opened = await browserForFile(t, 'grade-html-');
+if (opened) {
+  const { browser, dir } = opened;
 
   const fixtureNames = (await readdir(fixturesDir)).filter((name) => name.endsWith('.json')).sort();
   const fixtures = await Promise.all(

@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { parseBuildStream, type BuildStreamSummary } from '../../runner/engine/dockerode/build-stream.js';
 import { DockerodeEngine } from '../../runner/engine/dockerode/index.js';
-import type { Limits } from '../../runner/engine/engine.js';
+import { testLimits } from '../support/fake-engine.js';
 import { packageRoot } from '../../runner/paths.js';
 
 const folder = path.join(packageRoot, 'test/fixtures/build-streams');
@@ -384,18 +384,7 @@ async function replayedEngine(t: Test, name: string) {
   return new DockerodeEngine({ docker: new Docker({ host: '127.0.0.1', port, protocol: 'http' }) });
 }
 
-const limits: Limits = {
-  runTimeoutMs: 30_000,
-  buildTimeoutMs: 60_000,
-  memoryBytes: 512 * 1024 * 1024,
-  pids: 256,
-  cpus: 1,
-  outputBytes: 64 * 1024,
-  buildNetwork: 'none',
-  contextBytes: 1024 * 1024,
-  contextFiles: 100,
-};
-const buildOf = (engine: DockerodeEngine) => engine.build({ context: Readable.from([Buffer.alloc(1024)]), dockerfile: 'Dockerfile', limits });
+const buildOf = (engine: DockerodeEngine) => engine.build({ context: Readable.from([Buffer.alloc(1024)]), dockerfile: 'Dockerfile', limits: testLimits });
 
 t.test('DockerodeEngine.build over the replayed streams', async (t) => {
   const fresh = await buildOf(await replayedEngine(t, 'multi-stage-fresh'));

@@ -13,7 +13,8 @@ import Docker from 'dockerode';
 import { parseBuildStream } from '../../runner/engine/dockerode/build-stream.js';
 import { BuilderWitness, ClassicBuilderMissing, classicBuilderRefusal } from '../../runner/engine/dockerode/builder.js';
 import { DockerodeEngine } from '../../runner/engine/dockerode/index.js';
-import { EngineError, type Limits } from '../../runner/engine/engine.js';
+import { EngineError } from '../../runner/engine/engine.js';
+import { testLimits } from '../support/fake-engine.js';
 import { packageRoot } from '../../runner/paths.js';
 
 const folder = path.join(packageRoot, 'test/fixtures/build-streams');
@@ -212,18 +213,7 @@ async function answeringEngine(t: Test, status: number, body: string, hold = fal
   return { engine: new DockerodeEngine({ docker: new Docker({ host: '127.0.0.1', port, protocol: 'http' }) }), answered };
 }
 
-const limits: Limits = {
-  runTimeoutMs: 30_000,
-  buildTimeoutMs: 60_000,
-  memoryBytes: 512 * 1024 * 1024,
-  pids: 256,
-  cpus: 1,
-  outputBytes: 64 * 1024,
-  buildNetwork: 'none',
-  contextBytes: 1024 * 1024,
-  contextFiles: 100,
-};
-const buildOf = (engine: DockerodeEngine) => engine.build({ context: Readable.from([Buffer.alloc(1024)]), dockerfile: 'Dockerfile', limits });
+const buildOf = (engine: DockerodeEngine) => engine.build({ context: Readable.from([Buffer.alloc(1024)]), dockerfile: 'Dockerfile', limits: testLimits });
 
 t.test('DockerodeEngine.build: the classic recordings build as before, asking for version 1', async (t) => {
   const { engine, answered } = await answeringEngine(t, 200, recorded('multi-stage-cached').toString());
