@@ -1,7 +1,15 @@
 // An image's size: under (or over) an absolute bound, and as a ratio to another image's size.
 import { number, optional, refine, size, string } from '../runner/spec/shapes.js';
 import { formatPercent, formatSize } from '../runner/text/format.js';
+import type { BuiltImage } from './outcomes.js';
 import { defineGrader, fail, pass, type ActionUse } from './types.js';
+
+/** The engine's own listing figure where it differs, so the student can match it to the grader's. */
+function listedNote(built: BuiltImage): string {
+  const { sizeBytes, listedSizeBytes, listedSizeWhy } = built;
+  if (listedSizeBytes === undefined || formatSize(listedSizeBytes) === formatSize(sizeBytes)) return '';
+  return ` (your \`docker image ls\` shows ${formatSize(listedSizeBytes)}${listedSizeWhy ? `: ${listedSizeWhy}` : ''})`;
+}
 
 export const imageSize = defineGrader({
   kind: 'image-size',
@@ -51,8 +59,9 @@ export const imageSize = defineGrader({
       }
     }
     const facts = { ...bound, expected: bounds.join(' and '), actual: comparison ? `${formatSize(actual)}, ${comparison}` : formatSize(actual) };
+    const note = listedNote(built);
     return problems.length === 0
-      ? pass(`${image} is ${formatSize(actual)}${comparison ? `, ${comparison}` : ''}`, facts)
-      : fail(`${image}: ${problems.join('; ')}`, facts);
+      ? pass(`${image} is ${formatSize(actual)}${comparison ? `, ${comparison}` : ''}${note}`, facts)
+      : fail(`${image}: ${problems.join('; ')}${note}`, facts);
   },
 });

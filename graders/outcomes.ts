@@ -1,6 +1,6 @@
 // What a step's actions leave behind for its checks: built images, compiled programs, finished
 // runs and detached containers, each either done or failed with a reason a student can act on.
-import type { BuildOutcome, CapturedOutput, RunOutcome } from '../runner/engine/engine.js';
+import type { BuildOutcome, CapturedOutput, ImageInfo, RunOutcome } from '../runner/engine/engine.js';
 
 export interface Failed {
   ok: false;
@@ -13,7 +13,7 @@ export interface Failed {
   environment?: boolean;
 }
 
-export interface BuiltImage {
+export interface BuiltImage extends Pick<ImageInfo, 'listedSizeBytes' | 'listedSizeWhy'> {
   ok: true;
   ref: string;
   id: string;

@@ -51,8 +51,8 @@ class BuildGate {
   }
 }
 
-/** A short image id as the builder prints it, whatever form it came in. */
-const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+/** A short image id as every builder prints at least, whatever form it came in: Docker prints 12 hex digits, Podman 11. */
+const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 11);
 
 export class ClassEngine implements DockerEngine {
   private readonly gate = new BuildGate();
@@ -80,6 +80,7 @@ export class ClassEngine implements DockerEngine {
   removeContainer: DockerEngine['removeContainer'] = (id) => this.inner.removeContainer(id);
   tagImage: DockerEngine['tagImage'] = (id, repoTag) => this.inner.tagImage(id, repoTag);
   removeImage: DockerEngine['removeImage'] = (ref, options) => this.inner.removeImage(ref, options);
+  engineRootEntries: DockerEngine['engineRootEntries'] = (labels) => this.inner.engineRootEntries(labels);
   listOurs: DockerEngine['listOurs'] = (filter) => this.inner.listOurs(filter);
 
   build(request: BuildRequest): Promise<BuildOutcome> {

@@ -131,9 +131,19 @@ export interface ProcessList {
   processes: string[][];
 }
 
+export interface EngineRootEntries {
+  atCreate: string[];
+  atStart: string[];
+}
+
 export interface ImageInfo {
   id: string;
+  /** The unpacked content of the image's layers, the measure of sizes on every engine. */
   sizeBytes: number;
+  /** What the engine's own `docker image ls` shows, when that is another figure. */
+  listedSizeBytes?: number;
+  /** Why it differs, e.g. "on the containerd image store it counts the compressed and the unpacked copy of each layer". */
+  listedSizeWhy?: string;
 }
 
 export interface PullProgress {
@@ -162,6 +172,13 @@ export interface DockerEngine {
   top(id: string): Promise<ProcessList>;
   /** Top-level entries of a container's root filesystem, by streaming its export. */
   exportListing(id: string): Promise<string[]>;
+  /**
+   * What the engine itself puts at the top of every container's root, learned once from a
+   * container of an empty image: `atCreate` is there as soon as a container exists (Docker's init
+   * layer: .dockerenv dev etc proc sys), `atStart` once the runtime has set it up (Podman: dev etc
+   * proc run sys). `labels` mark the probe for `grade clean`.
+   */
+  engineRootEntries(labels: Labels): Promise<EngineRootEntries>;
   /** Which of `paths` exist in the image, without running anything from it. */
   pathsPresent(image: string, paths: string[], labels?: Labels): Promise<string[]>;
   removeContainer(id: string): Promise<void>;
@@ -178,6 +195,8 @@ export interface DockerEngine {
 
 /** How an engine is set up, as `grade doctor` reports it; grading itself needs only EngineInfo. */
 export interface EngineSetup extends EngineInfo {
+  /** Docker Engine, or Podman through its Docker-compatible API. */
+  engine: 'docker' | 'podman';
   /** The oldest API version the engine still accepts (`/version` MinAPIVersion). */
   minApiVersion?: string;
   /** `/info` Driver: overlay2, or a containerd snapshotter's name (overlayfs, stargz) under the containerd image store. */

@@ -145,7 +145,8 @@ async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv,
   if (!image) return failure(`${shown} built, but the engine has no image ${outcome.imageId} afterwards`, outcome);
   // A toolchain cut from the student's Dockerfile is the grader's, to compile or probe in.
   env.images.push({ name: action.name, step: env.step, sizeBytes: image.sizeBytes, helper: action.part === 'toolchain' });
-  return { ok: true, ref: image.id, id: image.id, sizeBytes: image.sizeBytes, dockerfile: choice.dockerfile, target, build: outcome };
+  const { sizeBytes, listedSizeBytes, listedSizeWhy } = image;
+  return { ok: true, ref: image.id, id: image.id, sizeBytes, listedSizeBytes, listedSizeWhy, dockerfile: choice.dockerfile, target, build: outcome };
 }
 
 function readableOf(buffer: Buffer): Readable {

@@ -10,6 +10,7 @@ import type {
   DockerEngine,
   EngineInfo,
   EngineInspection,
+  EngineRootEntries,
   EngineSetup,
   ImageInfo,
   Labels,
@@ -110,6 +111,7 @@ export class FakeEngine implements DockerEngine, EngineInspection {
   private readonly failures = new Map<EngineMethod, Error>();
   private readonly registryAnswers = new Map<string, RegistryAnswer>();
   private setupAnswer: EngineSetup = {
+    engine: 'docker',
     version: '27.0.0-fake',
     apiVersion: '1.46',
     minApiVersion: '1.24',
@@ -126,6 +128,8 @@ export class FakeEngine implements DockerEngine, EngineInspection {
     pidsLimit: true,
     warnings: [],
   };
+  /** What the engine adds to every container's root: Docker's, unless `rootEntries` says otherwise. */
+  private ownRootEntries: EngineRootEntries = { atCreate: ['.dockerenv', 'dev', 'etc', 'proc', 'sys'], atStart: ['.dockerenv', 'dev', 'etc', 'proc', 'sys'] };
   private nextId = 1;
 
   // ---- scripting -------------------------------------------------------------------------
@@ -299,6 +303,17 @@ export class FakeEngine implements DockerEngine, EngineInspection {
   async exportListing(id: string): Promise<string[]> {
     this.record('exportListing', id);
     return this.containers.get(id)?.listing ?? [];
+  }
+
+  /** Scripts what the engine adds to a container's root (Podman: `run` once started). */
+  rootEntries(entries: EngineRootEntries): this {
+    this.ownRootEntries = entries;
+    return this;
+  }
+
+  async engineRootEntries(labels: Labels): Promise<EngineRootEntries> {
+    this.record('engineRootEntries', labels);
+    return this.ownRootEntries;
   }
 
   async pathsPresent(image: string, paths: string[], labels?: Labels): Promise<string[]> {

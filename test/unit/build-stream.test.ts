@@ -368,6 +368,8 @@ async function replayedEngine(t: Test, name: string) {
   const server = createServer((request, response) => {
     request.resume();
     if (request.url?.startsWith('/_ping')) return void response.end('OK');
+    // What tells Podman from Docker (runner/engine/dockerode/dialect.ts).
+    if (request.url?.startsWith('/info')) return void response.end(JSON.stringify(name.startsWith('podman') ? { BuildahVersion: '1.28.2' } : {}));
     if (!request.url?.startsWith('/build')) return void response.writeHead(404).end('{"message":"not recorded"}');
     request.on('end', async () => {
       response.writeHead(status, { 'Content-Type': 'application/json' });

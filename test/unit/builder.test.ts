@@ -190,6 +190,7 @@ async function answeringEngine(t: Test, status: number, body: string, hold = fal
   const server = createServer((request, response) => {
     request.resume();
     if (request.url?.startsWith('/_ping')) return void response.end('OK');
+    if (request.url?.startsWith('/info')) return void response.end('{}');
     if (!request.url?.includes('/build')) return void response.writeHead(404).end('{"message":"not answered here"}');
     answered.query = new URL(request.url, 'http://engine').searchParams;
     request.on('end', async () => {

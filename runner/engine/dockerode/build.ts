@@ -9,6 +9,10 @@ import type { EngineConnection } from './connection.js';
 import { asEngineError, engineMessage } from './errors.js';
 
 export async function build(engine: EngineConnection, request: BuildRequest): Promise<BuildOutcome> {
+  const dialect = await engine.dialect();
+  // Each step's processes get at most the CPU time the build could use before its timeout: where
+  // closing the request does not stop a step (Podman), a busy loop still ends on its own.
+  const cpuSeconds = Math.ceil((request.limits.buildTimeoutMs / 1000) * Math.max(1, request.limits.cpus));
   const started = Date.now();
   const abort = new AbortController();
   // Past the build timeout, a silent engine is the machine's fault, not the Dockerfile's.
@@ -38,6 +42,7 @@ export async function build(engine: EngineConnection, request: BuildRequest): Pr
         memswap: request.limits.memoryBytes,
         cpuquota: Math.round(request.limits.cpus * 100_000),
         cpuperiod: 100_000,
+        ulimits: dialect.buildUlimits([{ name: 'cpu', soft: cpuSeconds, hard: cpuSeconds }]),
         abortSignal: abort.signal,
       } as Docker.ImageBuildOptions,
     )) as Readable;
@@ -55,7 +60,9 @@ export async function build(engine: EngineConnection, request: BuildRequest): Pr
     if (abort.signal.aborted) {
       stopped = request.signal?.aborted
         ? 'grading was interrupted'
-        : `build timed out after ${Math.round(request.limits.buildTimeoutMs / 1000)} s and was stopped`;
+        : `build timed out after ${Math.round(request.limits.buildTimeoutMs / 1000)} s and was stopped${
+            dialect.cancelsBuilds ? '' : ` (the engine runs the step it was in to its end, with at most ${cpuSeconds} s of CPU)`
+          }`;
     } else {
       const refused = classicBuilderRefusal(failure);
       if (refused) throw refused;

@@ -4,6 +4,7 @@
 import Docker from 'dockerode';
 import { EngineError } from '../engine.js';
 import { answersWithin, boundRequests, EngineClock, EngineStall, watchEngine } from '../bounds.js';
+import { dialectOf, type Dialect, type SystemInfoMarks } from './dialect.js';
 import { apiVersionProblem, asEngineError, dockerHostProblem, engineCall, engineMessage, HOST_ADVICE, isNotFound, shownAddress } from './errors.js';
 
 /** When a build or run times out, how long the engine has to answer the ping that tells its fault from ours. */
@@ -28,6 +29,7 @@ export function dockerFromEnvironment(): Docker {
 
 export class EngineConnection {
   readonly clock: EngineClock;
+  private dialectAnswer?: Promise<Dialect>;
 
   constructor(
     readonly docker: Docker,
@@ -51,6 +53,30 @@ export class EngineConnection {
     if (await answersWithin(this.ping, TIMEOUT_PING_MS)) return undefined;
     this.clock.silent();
     return asEngineError(new EngineStall(`${what} timed out, and a ping`, TIMEOUT_PING_MS)) as EngineError;
+  }
+
+  /** How this engine differs from Docker, from its `/info` answer (asked once). */
+  dialect(): Promise<Dialect> {
+    if (!this.dialectAnswer) {
+      // An engine that cannot be reached fails here; one that answers /info with an error is Docker.
+      const asked = engineCall(() => this.docker.info() as Promise<SystemInfoMarks>).then(dialectOf, (error: unknown) => {
+        if (error instanceof EngineError) throw error;
+        return dialectOf({});
+      });
+      // A failed answer is asked again next time rather than remembered.
+      asked.catch(() => {
+        if (this.dialectAnswer === asked) this.dialectAnswer = undefined;
+      });
+      this.dialectAnswer = asked;
+    }
+    return this.dialectAnswer;
+  }
+
+  /** The `/info` answer someone else already asked for: no need to ask again. */
+  learnDialect(info: SystemInfoMarks): Dialect {
+    const dialect = dialectOf(info);
+    this.dialectAnswer = Promise.resolve(dialect);
+    return dialect;
   }
 
   async create(options: Docker.ContainerCreateOptions): Promise<Docker.Container> {

@@ -65,11 +65,7 @@ export function asEngineError(error: unknown): unknown {
   }
   const message = engineMessage(error);
   if (failure?.statusCode === 400 && /client version .* too (new|old)|minimum supported API version/i.test(message)) {
-    return new EngineError(
-      `the Docker engine refused our API version: ${message}`,
-      'Update Docker, or set DOCKER_API_VERSION to a version the engine supports.',
-      { cause: error },
-    );
+    return new EngineError(`the Docker engine refused our API version: ${message}`, API_VERSION_ADVICE, { cause: error });
   }
   if (/no space left on device/i.test(message)) {
     return new EngineError(
@@ -80,6 +76,8 @@ export function asEngineError(error: unknown): unknown {
   }
   return error;
 }
+
+export const API_VERSION_ADVICE = 'Update Docker, or set DOCKER_API_VERSION to a version the engine supports.';
 
 const STALLED_ADVICE =
   'Check `docker info`: if it hangs too, restart Docker (`sudo systemctl restart docker`, or restart Docker Desktop). ' +

@@ -4,6 +4,7 @@
 import type Docker from 'dockerode';
 import {
   DEFAULT_ENGINE_TIMEOUT_MS,
+  EngineError,
   type BuildOutcome,
   type BuildRequest,
   type CapturedOutput,
@@ -11,6 +12,7 @@ import {
   type DockerEngine,
   type EngineInfo,
   type EngineInspection,
+  type EngineRootEntries,
   type EngineSetup,
   type ImageInfo,
   type Labels,
@@ -26,8 +28,10 @@ import {
 } from '../engine.js';
 import { build } from './build.js';
 import { dockerFromEnvironment, EngineConnection } from './connection.js';
-import { asFirstAnswer, engineCall, notAnEngine } from './errors.js';
+import { apiVersionServed, type SystemInfoMarks } from './dialect.js';
+import { API_VERSION_ADVICE, asFirstAnswer, engineCall, notAnEngine } from './errors.js';
 import * as images from './images.js';
+import { learnRootEntries } from './root-entries.js';
 import * as runs from './runs.js';
 import * as inspection from './setup.js';
 
@@ -42,6 +46,7 @@ export interface DockerodeEngineOptions {
 
 export class DockerodeEngine implements DockerEngine, EngineInspection {
   private readonly engine: EngineConnection;
+  private rootEntries?: Promise<EngineRootEntries>;
 
   constructor(options: DockerodeEngineOptions = {}) {
     this.engine = new EngineConnection(options.docker ?? dockerFromEnvironment(), options.timeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS);
@@ -50,12 +55,16 @@ export class DockerodeEngine implements DockerEngine, EngineInspection {
   async info(): Promise<EngineInfo> {
     const { docker } = this.engine;
     let version: Docker.DockerVersion;
-    let system: { NCPU?: number };
+    let system: { NCPU?: number } & SystemInfoMarks;
     try {
       // One after the other: a failed first answer then leaves no second request pending.
       version = await docker.version();
       if (typeof version?.ApiVersion !== 'string') throw notAnEngine('its answer to GET /version is not a Docker version');
+      // Docker refuses an API version it does not serve; Podman serves any, so ask for it here.
+      const refused = process.env.DOCKER_API_VERSION?.trim() ? apiVersionServed(process.env.DOCKER_API_VERSION, version) : undefined;
+      if (refused) throw new EngineError(`the Docker engine refused our API version: ${refused}`, API_VERSION_ADVICE);
       system = await docker.info();
+      this.engine.learnDialect(system);
     } catch (error) {
       throw asFirstAnswer(error);
     }
@@ -100,6 +109,18 @@ export class DockerodeEngine implements DockerEngine, EngineInspection {
 
   exportListing(id: string): Promise<string[]> {
     return runs.exportListing(this.engine, id);
+  }
+
+  engineRootEntries(labels: Labels): Promise<EngineRootEntries> {
+    if (!this.rootEntries) {
+      const learned = learnRootEntries(this.engine, labels);
+      // Learned once per engine; a failure is asked again next time.
+      learned.catch(() => {
+        if (this.rootEntries === learned) this.rootEntries = undefined;
+      });
+      this.rootEntries = learned;
+    }
+    return this.rootEntries;
   }
 
   removeContainer(id: string): Promise<void> {

@@ -17,6 +17,7 @@ import {
   type StartRequest,
 } from '../engine.js';
 import type { EngineConnection } from './connection.js';
+import { attachStartError, type Dialect } from './dialect.js';
 import { asEngineError, engineCall, engineMessage, isNotFound } from './errors.js';
 
 /** After a kill, how long the engine has to confirm the container stopped. */
@@ -88,7 +89,13 @@ async function runContained(engine: EngineConnection, request: RunRequest, watch
     for (const { dir, tar } of request.copyIn ?? []) {
       await engineCall(() => container.putArchive(tar, { path: dir }));
     }
-    attached = (await engineCall(() => container.attach({ stream: true, stdout: true, stderr: true }))) as unknown as Readable;
+    try {
+      attached = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
+    } catch (error) {
+      const startError = attachStartError(error);
+      if (startError === undefined) throw asEngineError(error);
+      return outcome({ startError });
+    }
     const demuxer = new Demuxer(stdout, stderr);
     const stream = attached;
     stream.on('data', (chunk: Buffer) => {
@@ -118,7 +125,8 @@ async function runContained(engine: EngineConnection, request: RunRequest, watch
     const state = (await engineCall(() => container.inspect())).State;
     let copied: Buffer | undefined;
     if (request.copyOut && !timedOut) copied = await copyOut(container, request.copyOut, watch);
-    const result = outcome({ exitCode: state.ExitCode, timedOut, oomKilled: state.OOMKilled, copied });
+    const oomKilled = memoryKilled(state, await engine.dialect(), timedOut);
+    const result = outcome({ exitCode: state.ExitCode, timedOut, oomKilled, copied });
     return { ...result, startError: runtimeStartError(result) };
   } catch (error) {
     failed = true;
@@ -244,7 +252,8 @@ export async function start(engine: EngineConnection, request: StartRequest): Pr
 
 export async function inspectContainer(engine: EngineConnection, id: string): Promise<ContainerState> {
   const { State } = await engineCall(() => engine.docker.getContainer(id).inspect());
-  return { running: State.Running, status: State.Status, exitCode: State.ExitCode, oomKilled: State.OOMKilled, error: State.Error ?? '' };
+  const oomKilled = memoryKilled(State, await engine.dialect(), false);
+  return { running: State.Running, status: State.Status, exitCode: State.ExitCode, oomKilled, error: State.Error ?? '' };
 }
 
 export async function logs(engine: EngineConnection, id: string, limits: Limits): Promise<{ stdout: CapturedOutput; stderr: CapturedOutput }> {
@@ -256,7 +265,9 @@ export async function logs(engine: EngineConnection, id: string, limits: Limits)
 }
 
 export async function top(engine: EngineConnection, id: string): Promise<ProcessList> {
-  const result = (await engineCall(() => engine.docker.getContainer(id).top())) as ContainerTopResult;
+  const { topArgs } = await engine.dialect();
+  const container = engine.docker.getContainer(id);
+  const result = (await engineCall(() => (topArgs ? container.top({ ps_args: topArgs }) : container.top()))) as ContainerTopResult;
   return { titles: result.Titles ?? [], processes: result.Processes ?? [] };
 }
 
@@ -284,6 +295,15 @@ export async function exportListing(engine: EngineConnection, id: string): Promi
     stopWatching();
   }
   return [...entries].sort();
+}
+
+/**
+ * Whether the kernel killed the program for memory: the engine says so, or, where it cannot
+ * (Podman), the program was SIGKILLed (exit 137) and the grader did not do it.
+ */
+function memoryKilled(state: { OOMKilled: boolean; ExitCode: number; Running: boolean }, dialect: Dialect, killedByUs: boolean): boolean {
+  if (state.OOMKilled || dialect.reportsOom) return state.OOMKilled;
+  return !state.Running && !killedByUs && state.ExitCode === 137;
 }
 
 /** Waits for `promise`, but no longer than `ms`; leaves no timer behind either way. */

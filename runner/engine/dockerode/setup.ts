@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import type { IncomingMessage } from 'node:http';
 import type { EngineSetup, LocalImage, RegistryAnswer } from '../engine.js';
 import type { EngineConnection } from './connection.js';
+import { dialectOf } from './dialect.js';
 import { asEngineError, asFirstAnswer, engineCall, engineMessage, notAnEngine, type DockerodeError } from './errors.js';
 
 interface DialOptions {
@@ -61,6 +62,7 @@ export async function setup(engine: EngineConnection): Promise<EngineSetup> {
     .filter((pair): pair is [string, string] => Array.isArray(pair) && pair.length >= 2)
     .map(([key, value]) => [String(key), String(value)] as [string, string]);
   return {
+    engine: dialectOf(system).engine,
     version: version.Version,
     apiVersion: version.ApiVersion,
     minApiVersion: version.MinAPIVersion,
@@ -98,6 +100,8 @@ const REFERENCE_CHARACTERS = /^[A-Za-z0-9._\-/:@]+$/;
 
 export async function registryLookup(engine: EngineConnection, ref: string, signal?: AbortSignal): Promise<RegistryAnswer> {
   if (!REFERENCE_CHARACTERS.test(ref)) return { found: false, message: `invalid reference format: ${JSON.stringify(ref)}` };
+  if ((await engine.dialect()).engine === 'podman')
+    return { found: false, message: 'Podman cannot ask a registry without pulling (it has no /distribution endpoint)' };
   try {
     await dial<unknown>(engine.docker, {
       path: `/distribution/${ref}/json`,

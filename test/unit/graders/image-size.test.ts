@@ -113,3 +113,37 @@ t.test('image-size: ratio to another image, at the edges', async (t) => {
     { kind: 'build', name: 'large' },
   ]);
 });
+
+t.test("image-size: where the engine's own listing shows another figure, the message gives both and why", async (t) => {
+  const containerd = 'on the containerd image store it counts the compressed and the unpacked copy of each layer';
+  // The scratch image on the containerd store, as inspectImage reports it: the unpacked layers, and the listing's figure.
+  const sleep = { ...built('sleep', 770_048), listedSizeBytes: 1_112_092, listedSizeWhy: containerd };
+  const run = (image: typeof sleep, max: number) =>
+    imageSize.run({ image: 'sleep', max, min: undefined, ratioTo: undefined, maxRatio: undefined, minRatio: undefined }, contextOf({ sleep: image }));
+
+  t.same(await run(sleep, 1_000_000), {
+    status: 'pass',
+    message: `sleep is 770kB (your \`docker image ls\` shows 1.11MB: ${containerd})`,
+    expected: '<= 1MB',
+    actual: '770kB',
+    imageBound: { image: 'sleep', maxBytes: 1_000_000 },
+  });
+  t.same(
+    await run(sleep, 700_000),
+    {
+      status: 'fail',
+      message: `sleep: 770kB is over the 700kB limit (your \`docker image ls\` shows 1.11MB: ${containerd})`,
+      expected: '<= 700kB',
+      actual: '770kB',
+      imageBound: { image: 'sleep', maxBytes: 700_000 },
+    },
+    'the bound is held to the unpacked size, never to the listing',
+  );
+  const podman = { ...built('sleep', 764_416), listedSizeBytes: 766_900, listedSizeWhy: "on Podman it also counts the image's configuration and manifest" };
+  t.equal(
+    (await run(podman, 1_000_000)).message,
+    "sleep is 764kB (your `docker image ls` shows 767kB: on Podman it also counts the image's configuration and manifest)",
+  );
+  const sameShown = { ...built('sleep', 334_048_256), listedSizeBytes: 334_053_151, listedSizeWhy: 'another reason' };
+  t.equal((await run(sameShown, 400_000_000)).message, 'sleep is 334MB', 'no note where the listing shows the same figure');
+});

@@ -64,11 +64,11 @@ t.test('root-listing falls back to the container export', async (t) => {
 
   const failing = withHelper({ exitCode: 2, stderr: captured('ls: /proc/1/root: Permission denied\n') });
   t.same(await rootListing.run(options, failing.context), expectedFail, 'the helper exited non-zero');
-  t.same(failing.engine.methods(), ['inspectContainer', 'run', 'exportListing']);
+  t.same(failing.engine.methods(), ['inspectContainer', 'run', 'exportListing', 'engineRootEntries'], "unexpected entries: the engine's own are asked for");
 
   const truncated = withHelper({ stdout: captured('dev\netc\n', { truncated: true, bytes: 5_000_000 }) });
   t.same(await rootListing.run(options, truncated.context), expectedFail, 'the helper output was cut');
-  t.same(truncated.engine.methods(), ['inspectContainer', 'run', 'exportListing']);
+  t.same(truncated.engine.methods(), ['inspectContainer', 'run', 'exportListing', 'engineRootEntries']);
 
   const noTools = new FakeEngine().container('c1', { listing });
   t.same(
@@ -78,7 +78,7 @@ t.test('root-listing falls back to the container export', async (t) => {
     ),
     expectedFail,
   );
-  t.same(noTools.methods(), ['inspectContainer', 'exportListing'], 'no helper from a failed build');
+  t.same(noTools.methods(), ['inspectContainer', 'exportListing', 'engineRootEntries'], 'no helper from a failed build');
 
   const noHelper = new FakeEngine().container('c1', { listing: ['dev', 'etc', 'proc', 'sleep', 'sys', '.dockerenv'] });
   t.same(await rootListing.run({ ...options, helperImage: undefined }, contextOf({ sleeper: startedContainer('c1') }, { engine: noHelper })), {
@@ -95,4 +95,30 @@ t.test('root-listing falls back to the container export', async (t) => {
     status: 'fail',
     message: 'sleeper is not running (exit code 139), so its root cannot be listed',
   });
+});
+
+t.test("what the engine adds at start (Podman's run) is left out only when the image lacks it", async (t) => {
+  const options = { container: 'sleeper', equals: ['dev', 'etc', 'proc', 'sleep', 'sys'], helperImage: undefined, hidden: false };
+  const podman = (imageHolds: string[]) =>
+    new FakeEngine()
+      .rootEntries({ atCreate: [], atStart: ['dev', 'etc', 'proc', 'run', 'sys'] })
+      .container('c1', { listing: ['dev', 'etc', 'proc', 'run', 'sleep', 'sys'] })
+      .paths('sleep-ref', imageHolds);
+  const engine = podman(['/sleep']);
+  t.same(await rootListing.run(options, contextOf({ sleeper: startedContainer('c1') }, { engine })), {
+    status: 'pass',
+    message: 'the root of sleeper holds exactly dev etc proc sleep sys',
+  });
+  t.match(engine.probes, [{ image: 'sleep-ref', paths: ['/run'], labels: { 'grade.tool': 'grade' } }], 'only run, added at start, is looked for in the image');
+  t.match(
+    await rootListing.run(options, contextOf({ sleeper: startedContainer('c1') }, { engine: podman(['/sleep', '/run']) })),
+    { status: 'fail', message: 'the root of sleeper also holds run' },
+    'an image that holds run itself fails on Podman as on Docker',
+  );
+  const docker = new FakeEngine().container('c1', { listing: ['dev', 'etc', 'proc', 'run', 'sleep', 'sys'] });
+  t.match(await rootListing.run(options, contextOf({ sleeper: startedContainer('c1') }, { engine: docker })), {
+    status: 'fail',
+    message: 'the root of sleeper also holds run',
+  });
+  t.same(docker.probes, [], 'Docker adds no run: the image is not asked');
 });

@@ -1,0 +1,128 @@
+// The engine matrix (issue 11): on each extra engine of .ci/engines.sh, the reference solution and
+// every fixture submission get, check by check, the verdicts the main engine gives them. CI names
+// the engines in GRADE_ENGINES and fails on one that does not answer; locally, the extra engines
+// that answer are used and the others skipped.
+import t from 'tap';
+import { access, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { DockerEngine, OurObjects } from '../../runner/engine/engine.js';
+import { grade } from '../../runner/grading/run.js';
+import { exercisesRoot } from '../../runner/paths.js';
+import type { ExerciseResult } from '../../runner/results.js';
+import { loadExercise } from '../../runner/spec/loader.js';
+import { singleLine } from '../../runner/text/plain.js';
+import { realEngine, standInSolution, submissions, testLimits } from '../support/engine.js';
+import { extraEngines } from '../support/engines.js';
+import { checksById } from '../support/results.js';
+
+// Four engines grade every submission side by side: about 150 s alone on two cores, Podman (never
+// warm) the longest; cold engines and the rest of the suite beside it may take it past the
+// suite's 900 s per file, and CI has 90 minutes.
+t.setTimeout(30 * 60_000);
+
+const main = await realEngine(t);
+
+if (main) {
+  const exercise = await loadExercise(path.join(exercisesRoot, 'multi'));
+  const { ready, broken, skipped } = await extraEngines();
+
+  for (const { name, problem } of broken) {
+    t.test(`${name} answers and holds the fixture images`, async (t) => {
+      t.fail(`GRADE_ENGINES names ${name}, and it cannot grade: ${problem}`);
+    });
+  }
+  for (const { name, problem } of skipped) t.test(name, { skip: problem }, async () => {});
+
+  if (ready.length) {
+    const exists = (file: string) =>
+      access(file).then(
+        () => true,
+        () => false,
+      );
+
+    /** Each fixture submission's graded folder: itself, or its exercise folder where it holds others beside it. */
+    const fixtures: { name: string; dir: string }[] = [];
+    const entries = (await readdir(submissions, { withFileTypes: true })).filter((entry) => entry.isDirectory());
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const dir = path.join(submissions, entry.name);
+      if (await exists(path.join(dir, 'Dockerfile'))) fixtures.push({ name: entry.name, dir });
+      else if (await exists(path.join(dir, exercise.id))) fixtures.push({ name: `${entry.name}/${exercise.id}`, dir: path.join(dir, exercise.id) });
+      else throw new Error(`${dir} holds neither a Dockerfile nor a ${exercise.id} folder: say in test/engine/engines.test.ts which folder is graded`);
+    }
+    // One stand-in folder for every engine: grading only reads it.
+    const reference = { name: 'the reference solution (stand-in)', dir: await standInSolution(t.testdir()) };
+    const graded = [reference, ...fixtures];
+
+    type Graded = { result: ExerciseResult; left: OurObjects } | { error: string };
+
+    const gradeOn = async (engine: DockerEngine, dir: string): Promise<Graded> => {
+      try {
+        const result = await grade({ exercise, submissionDir: dir, engine, limits: testLimits });
+        return { result, left: await engine.listOurs(`grade.run=${result.runId}`) };
+      } catch (error) {
+        return { error: (error as Error).stack ?? String(error) };
+      }
+    };
+
+    /** One submission at a time on one engine; prints the engine's time, which CI logs keep. */
+    const gradeAll = async (label: string, engine: DockerEngine): Promise<Graded[]> => {
+      const started = performance.now();
+      const outcomes: Graded[] = [];
+      for (const submission of graded) outcomes.push(await gradeOn(engine, submission.dir));
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      console.log(`# engine matrix: ${label}: ${graded.length} submissions graded in ${seconds} s`);
+      return outcomes;
+    };
+
+    // The engines grade side by side; the main engine's verdicts, computed once, are the reference.
+    const [onMain, ...onExtra] = await Promise.all([
+      gradeAll('main engine', main),
+      ...ready.map(({ name, engine, info }) => gradeAll(`${name} (${info.version}, API ${info.apiVersion})`, engine)),
+    ]);
+
+    /** Every check whose verdict differs, as `step/check` -> what each engine said. */
+    const differences = (expected: ExerciseResult, found: ExerciseResult, engineName: string) => {
+      const want = checksById(expected);
+      const got = checksById(found);
+      const differ: Record<string, string> = {};
+      for (const id of new Set([...Object.keys(want), ...Object.keys(got)])) {
+        const [a, b] = [want[id], got[id]];
+        if (a?.status === b?.status) continue;
+        differ[id] = `${a?.status ?? 'absent'} on the main engine, ${b?.status ?? 'absent'} on ${engineName}${b ? `: ${singleLine(b.message)}` : ''}`;
+      }
+      return differ;
+    };
+
+    t.test('main engine: every submission is graded, the reference with full marks', async (t) => {
+      graded.forEach((submission, index) => {
+        const outcome = onMain[index]!;
+        if ('error' in outcome) {
+          t.fail(`${submission.name} could not be graded on the main engine: ${outcome.error}`);
+          return;
+        }
+        if (submission === reference) t.equal(outcome.result.score, outcome.result.maxScore, `${submission.name}: full marks`);
+        t.same(outcome.left, { containers: [], images: [] }, `${submission.name}: nothing of the run is left behind`);
+      });
+    });
+
+    ready.forEach(({ name }, engineIndex) => {
+      t.test(`${name}: every submission gets the main engine's verdicts`, async (t) => {
+        graded.forEach((submission, index) => {
+          t.test(submission.name, async (t) => {
+            const expected = onMain[index]!;
+            const found = onExtra[engineIndex]![index]!;
+            if ('error' in found) return t.fail(`grading on ${name} failed: ${found.error}`);
+            if ('error' in expected) return t.fail('the main engine could not grade it, so there is nothing to compare with');
+            t.same(differences(expected.result, found.result, name), {}, 'every check has the verdict the main engine gave');
+            if (submission === reference) {
+              t.equal(found.result.score, found.result.maxScore, `full marks on ${name}`);
+              t.equal(found.result.passed, true);
+            }
+            t.same(found.left, { containers: [], images: [] }, 'nothing of the run is left behind');
+          });
+        });
+      });
+    });
+  }
+}
