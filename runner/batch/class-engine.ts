@@ -60,7 +60,7 @@ export class ClassEngine implements DockerEngine {
   /** Per student still grading: every image its builds made or used. */
   private readonly inUse = new Map<string, Set<string>>();
   /** Layers made before any submission file went in, by the student who made them, until a second student uses them. */
-  private readonly deferred = new Map<string, string>();
+  private readonly deferred = new Map<string, { id: string; student: string }>();
 
   constructor(
     private readonly inner: DockerEngine,
@@ -112,7 +112,7 @@ export class ClassEngine implements DockerEngine {
     const set = this.inUse.get(student);
     for (const id of ids.map(shortId)) {
       set?.add(id);
-      if (this.deferred.has(id) && this.deferred.get(id) !== student) this.deferred.delete(id);
+      if (this.deferred.has(id) && this.deferred.get(id)!.student !== student) this.deferred.delete(id);
     }
   }
 
@@ -126,13 +126,13 @@ export class ClassEngine implements DockerEngine {
   async finished(student: string, images: { created: string[]; contextFree: string[] }): Promise<{ removed: number; kept: number }> {
     this.inUse.delete(student);
     const contextFree = new Set(images.contextFree.map(shortId));
-    for (const id of contextFree) if (!this.deferred.has(id)) this.deferred.set(id, student);
+    for (const id of images.contextFree) if (!this.deferred.has(shortId(id))) this.deferred.set(shortId(id), { id, student });
     return this.remove(images.created.filter((id) => !contextFree.has(shortId(id))));
   }
 
   /** The class is graded: the layers made before any file went in that no second student used go too. */
   async finish(): Promise<{ removed: number; kept: number }> {
-    const unshared = [...this.deferred.keys()];
+    const unshared = [...this.deferred.values()].map(({ id }) => id);
     this.deferred.clear();
     return this.remove(unshared);
   }

@@ -6,7 +6,7 @@ import { pack } from 'tar-stream';
 import type { Readable } from 'node:stream';
 import { EngineError, type DockerEngine, type EngineInspection, type EngineSetup, type Limits, type RunOutcome } from '../engine/engine.js';
 import { pullFailure } from '../grading/actions.js';
-import { GradingSession, LABEL } from '../grading/session.js';
+import { GradingSession, imagesOfBuild, LABEL } from '../grading/session.js';
 import type { Exercise } from '../spec/loader.js';
 import { formatSize } from '../text/format.js';
 import { ClassicBuilderMissing } from '../engine/dockerode/builder.js';
@@ -313,7 +313,7 @@ async function baseImagesRow(engine: InspectableEngine, needed: NeededImage[], o
   if (outOfReach.length) {
     const images = outOfReach.map((each) => each.image);
     const them = images.length === 1 ? 'it' : 'them';
-    found.unshift(`${listed(images)} not present, and no registry answers (${outOfReach[0]!.engineSays})`);
+    found.unshift(`${listed(images)} not present, and their registry could not be asked (${outOfReach[0]!.engineSays})`);
     fixes.unshift(
       `${listed(images.map((image) => `\`docker pull ${image}\``))} when a registry can be reached, ` +
         `or \`docker load -i images.tar\` with an archive made by \`docker save ${images.join(' ')} -o images.tar\` on a machine that has ${them}`,
@@ -380,7 +380,9 @@ async function buildProbe(
 ): Promise<BuildProbe> {
   const dockerfile = probeDockerfile(base, session.labels);
   const outcome = await engine.build({ context: contextOf(dockerfile), dockerfile: 'Dockerfile', limits, signal });
-  const created = [...outcome.steps.flatMap((step) => (step.imageId && !step.cached ? [step.imageId] : [])), ...(outcome.imageId ? [outcome.imageId] : [])];
+  // Never the FROM step's image: that is the base image, someone's own (on the containerd store,
+  // where images have no parents to hold them back, removing it by id deletes it).
+  const created = [...imagesOfBuild(outcome).created, ...(outcome.imageId ? [outcome.imageId] : [])];
   const lines = dockerfile.trim().split('\n').length;
   const from = `FROM ${base ?? 'scratch'}`;
   // A build without steps grade can follow never gets here: engine.build throws ClassicBuilderMissing.
@@ -455,7 +457,7 @@ async function removeProbes(engine: InspectableEngine, session: GradingSession, 
   // A child listed after its parent holds the parent back: a second pass takes what the first left.
   for (let pass = 0; pass < 3 && pending.length > 0; pass++) {
     for (const id of [...pending]) {
-      const result = await engine.removeImage(id).catch(() => 'failed' as const);
+      const result = await engine.removeImage(id, { keepTagged: true }).catch(() => 'failed' as const);
       if (result === 'removed' || result === 'absent') pending.splice(pending.indexOf(id), 1);
     }
   }

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import { EngineError, type DockerEngine, type Limits } from '../../runner/engine/engine.js';
 import { DockerodeEngine } from '../../runner/engine/dockerode/index.js';
+import { runCli } from '../support/cli.js';
 import { realEngine, testLimits } from '../support/engine.js';
 import { extraEngines } from '../support/engines.js';
 
@@ -47,7 +48,7 @@ async function until(condition: () => Promise<boolean>, ms: number): Promise<boo
   return condition();
 }
 
-async function dialectChecks(t: Test, name: string, engine: DockerEngine): Promise<void> {
+async function dialectChecks(t: Test, name: string, engine: DockerEngine, socketPath: string): Promise<void> {
   const limits: Limits = { ...testLimits, memoryBytes: 64 * 1024 * 1024, runTimeoutMs: 30_000 };
   const tag = `${name}-${process.pid}`;
 
@@ -124,6 +125,25 @@ async function dialectChecks(t: Test, name: string, engine: DockerEngine): Promi
     // Docker stops the step at once; Podman cannot, and the step's CPU limit (3 s) ends it.
     t.ok(await until(async () => (await processesWith(marker)) === 0, 30_000), 'no process of the step is left');
   });
+
+  await t.test('grade doctor removes its probes and nothing else: every tagged image stays', async (t) => {
+    const docker = new Docker({ socketPath });
+    const tagged = async () =>
+      (await docker.listImages())
+        .flatMap((image) => image.RepoTags ?? [])
+        .filter((tag) => tag !== '<none>:<none>')
+        .sort();
+    const before = await tagged();
+    const run = await runCli(['doctor', 'multi', '--reporter', 'json'], { env: { DOCKER_HOST: `unix://${socketPath}` } });
+    const report = JSON.parse(run.stdout) as { checks: { id: string; status: string; found: string }[] };
+    t.match(
+      report.checks.find((check) => check.id === 'builder'),
+      { status: 'ok' },
+      'the probe built',
+    );
+    // On the containerd store an image has no parent to hold it back: removing the probe's FROM by id deleted it.
+    t.same(await tagged(), before, 'the base images it probed from are still there');
+  });
 }
 
 if (main) {
@@ -131,8 +151,11 @@ if (main) {
   for (const { name, problem } of broken) t.test(name, async (t) => t.fail(`GRADE_ENGINES names ${name}, and it cannot be used: ${problem}`));
   for (const { name, problem } of skipped) t.test(name, { skip: problem }, async () => {});
 
-  const engines = [{ name: 'main', engine: main as DockerEngine }, ...ready.map(({ name, engine }) => ({ name, engine: engine as DockerEngine }))];
-  for (const { name, engine } of engines) await t.test(name, (t) => dialectChecks(t, name, engine));
+  const engines = [
+    { name: 'main', engine: main as DockerEngine, socketPath: '/var/run/docker.sock' },
+    ...ready.map(({ name, engine, socketPath }) => ({ name, engine: engine as DockerEngine, socketPath })),
+  ];
+  for (const { name, engine, socketPath } of engines) await t.test(name, (t) => dialectChecks(t, name, engine, socketPath));
 
   t.test('an API version the engine does not serve is refused, whatever the engine', async (t) => {
     const saved = process.env.DOCKER_API_VERSION;

@@ -41,7 +41,7 @@ if (engine) {
     if (missing.length) {
       // No registry is reachable from the test machines: the row must say so, and how to get them.
       t.equal(row('base-images').status, 'fail');
-      t.match(row('base-images').found, `${missing.join(' and ')} not present, and no registry answers`);
+      t.match(row('base-images').found, `${missing.join(' and ')} not present, and their registry could not be asked`);
       t.match(row('base-images').fix, /docker pull alpine:3\.\d.*docker load -i images\.tar/);
       t.equal(report.ok, false);
       t.equal(run.code, 1, 'grading multi will not work here');

@@ -9,6 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
+import { dialectOf } from '../../runner/engine/dockerode/dialect.js';
 import type { DockerEngine, ImageInfo } from '../../runner/engine/engine.js';
 import { packContext } from '../../runner/submission/build-context.js';
 import { formatSize } from '../../runner/text/format.js';
@@ -37,9 +38,7 @@ const CONTAINERD: Margin = {
 const PODMAN: Margin = { store: 'Podman', over: 0.04, why: "its history gives each layer's tar stream, 512 bytes of header and padding per file" };
 
 async function marginOf(docker: Docker): Promise<Margin> {
-  const info = (await docker.info()) as { DriverStatus?: [string, string][]; BuildahVersion?: string };
-  if ((info.DriverStatus ?? []).some(([key, value]) => key === 'driver-type' && /containerd\.snapshotter/.test(value))) return CONTAINERD;
-  return info.BuildahVersion ? PODMAN : EXACT;
+  return { graph: EXACT, containerd: CONTAINERD, podman: PODMAN }[dialectOf(await docker.info()).imageStore];
 }
 
 const main = await realEngine(t);

@@ -197,6 +197,32 @@ t.test('layers made before any file went in wait for the class: kept once a seco
   t.same(removed(), ['hellofiles00', 'bobfiles0000', 'marker000000'], "the toolchain both used stays; alice's own marker layer goes at the end");
 });
 
+t.test("image ids compare by the 11 hex digits every builder prints (Podman's), whatever form they came in", async (t) => {
+  const inner = new FakeEngine();
+  const engine = new ClassEngine(inner, new AbortController().signal);
+  const removed = () => inner.calls.filter((call) => call.method === 'removeImage').map((call) => call.arg);
+  const toolchain = `sha256:0a1b2c3d4e5${'f'.repeat(53)}`;
+  engine.begin('alice');
+  await engine.finished('alice', { created: [toolchain, 'a11ce000000'], contextFree: [toolchain] });
+  engine.begin('bob');
+  // Buildah names the step's image by 11 hex digits.
+  engine.used('bob', ['0a1b2c3d4e5']);
+  await engine.finished('bob', { created: [], contextFree: [] });
+  await engine.finish();
+  t.same(removed(), ['a11ce000000'], 'the toolchain bob used under its short id stays');
+
+  const alone = new FakeEngine();
+  const single = new ClassEngine(alone, new AbortController().signal);
+  single.begin('carol');
+  await single.finished('carol', { created: [toolchain], contextFree: [toolchain] });
+  await single.finish();
+  t.same(
+    alone.calls.filter((call) => call.method === 'removeImage').map((call) => call.arg),
+    [toolchain],
+    'a layer no one shared is removed by the id it was given',
+  );
+});
+
 t.test('a removal waits for the builds running, and builds wait for the removal', async (t) => {
   const order: string[] = [];
   let finishBuild!: () => void;

@@ -218,6 +218,26 @@ t.test('the containerd image store and Podman are fine; graph drivers of the pas
   t.match(row(vfs, 'storage').fix, /overlay2/);
 });
 
+t.test("the probe's base image is never removed: only what the probe build made", async (t) => {
+  const engine = healthyEngine().onBuild(
+    {},
+    {
+      outcome: {
+        imageId: 'sha256:probe0000002',
+        steps: [
+          { index: 1, instruction: 'FROM alpine:3.5', cached: false, output: [], imageId: 'base00000000' },
+          { index: 2, instruction: 'COPY probe.txt /', cached: false, output: [], imageId: 'probe0000001' },
+          { index: 3, instruction: 'LABEL grade.tool=grade', cached: false, output: [], imageId: 'probe0000002' },
+        ],
+      },
+    },
+  );
+  await runDoctor(options(engine));
+  const removals = engine.calls.filter((call) => call.method === 'removeImage').map((call) => call.arg);
+  t.notOk(removals.includes('base00000000'), 'the FROM step names the base image: not ours to remove');
+  t.ok(removals.includes('probe0000001') && removals.includes('sha256:probe0000002'), `the probe's own layers go: ${removals.join(', ')}`);
+});
+
 t.test('a failed probe build fails the builder row', async (t) => {
   const failing = healthyEngine().onBuild({}, { outcome: { ok: false, error: 'failed to register layer: no space left on device' } });
   const failed = await runDoctor(options(failing));
@@ -298,7 +318,7 @@ t.test("multi's base images missing and no registry: one fail row naming both, w
   const report = await runDoctor(options(engine));
   const images = row(report, 'base-images');
   t.equal(images.status, 'fail');
-  t.match(images.found, /^alpine:3\.5 and alpine:3\.8 not present, and no registry answers \(.*no such host\)$/);
+  t.match(images.found, /^alpine:3\.5 and alpine:3\.8 not present, and their registry could not be asked \(.*no such host\)$/);
   t.equal(
     images.fix,
     '`docker pull alpine:3.5` and `docker pull alpine:3.8` when a registry can be reached, or `docker load -i images.tar` with an archive made by `docker save alpine:3.5 alpine:3.8 -o images.tar` on a machine that has them.',
