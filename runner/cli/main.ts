@@ -4,28 +4,63 @@
 // up after killed runs. Exit codes: 0 every required check passed, 1 some did not, 2 grading was impossible
 // (bad arguments, an invalid spec, no engine), 130/143 interrupted. This entry only parses the
 // command line and reports failures; each command (commands/) loads what it uses when it runs.
-import { CommanderError } from 'commander';
 import { EXIT } from '../results.js';
-import { SettingError, UnknownOptionError, UsageError } from './command-line.js';
-import { batchCommand } from './commands/batch.js';
-import { cleanCommand } from './commands/clean.js';
-import { doctorCommand } from './commands/doctor.js';
-import { gradeCommand } from './commands/grade.js';
-import { listCommand } from './commands/list.js';
-import { mergeCommand } from './commands/merge.js';
-import { newCommand } from './commands/new.js';
-import { schemaCommand } from './commands/schema.js';
-import { selftestCommand } from './commands/selftest.js';
-import { validateCommand } from './commands/validate.js';
 
-// Students grade, instructors grade classes, authors write and test exercises, anyone checks the machine.
-const program = [listCommand, batchCommand, mergeCommand, validateCommand, schemaCommand, newCommand, selftestCommand, doctorCommand, cleanCommand].reduce(
-  (top, command) => top.addCommand(command()),
-  gradeCommand(),
-);
+// A reader that goes away (`grade list | head`) is no error of ours: stop quietly, as `ls` does.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? EXIT.passed);
+  });
+}
+
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
+  // Answered before commander and the command definitions load: they would take more time than
+  // Node's own start (issue 12 holds `grade --version` to 150 ms). Same text as commander's.
+  const { version } = await import('../version.js');
+  process.stdout.write(`${version}\n`);
+} else {
+  // Dynamic imports only so that the `--version` above loads none of this.
+  const [
+    { gradeCommand },
+    { listCommand },
+    { batchCommand },
+    { mergeCommand },
+    { validateCommand },
+    { schemaCommand },
+    { newCommand },
+    { selftestCommand },
+    { doctorCommand },
+    { cleanCommand },
+  ] = await Promise.all([
+    import('./commands/grade.js'),
+    import('./commands/list.js'),
+    import('./commands/batch.js'),
+    import('./commands/merge.js'),
+    import('./commands/validate.js'),
+    import('./commands/schema.js'),
+    import('./commands/new.js'),
+    import('./commands/selftest.js'),
+    import('./commands/doctor.js'),
+    import('./commands/clean.js'),
+  ]);
+  // Students grade, instructors grade classes, authors write and test exercises, anyone checks the machine.
+  const program = [listCommand, batchCommand, mergeCommand, validateCommand, schemaCommand, newCommand, selftestCommand, doctorCommand, cleanCommand].reduce(
+    (top, command) => top.addCommand(command()),
+    gradeCommand(),
+  );
+  // Not awaited: a command still pending when nothing is left to run must not end as Node's
+  // "unsettled top-level await" (exit 13).
+  program.parseAsync(process.argv).catch(async (error: unknown) => {
+    process.exitCode = await report(error);
+  });
+}
 
 /** What the user reads when a command fails, and the exit status. */
 async function report(error: unknown): Promise<number> {
+  // Loaded with the commands already.
+  const [{ CommanderError }, { SettingError, UnknownOptionError, UsageError }] = await Promise.all([import('commander'), import('./command-line.js')]);
   if (error instanceof CommanderError && error.exitCode === 0) return EXIT.passed; // --help, --version
   // One line: a page of usage would push the problem out of sight.
   if (error instanceof UsageError || error instanceof SettingError) {
@@ -62,15 +97,3 @@ async function report(error: unknown): Promise<number> {
   }
   return EXIT.cannotGrade;
 }
-
-// A reader that goes away (`grade list | head`) is no error of ours: stop quietly, as `ls` does.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    process.exit(process.exitCode ?? EXIT.passed);
-  });
-}
-
-program.parseAsync(process.argv).catch(async (error: unknown) => {
-  process.exitCode = await report(error);
-});

@@ -33,6 +33,8 @@ export interface ActionEnv {
   signal: AbortSignal;
   /** Waits `ms` or until `signal` fires: a started container's settle time (a test's own clock in unit tests). */
   wait(ms: number, signal: AbortSignal): Promise<void>;
+  /** Settle times under way: the step's later actions run meanwhile, its checks only after. */
+  settling: Promise<void>[];
 }
 
 const failed = (reason: string): Failed => ({ ok: false, reason });
@@ -292,7 +294,7 @@ async function start(action: Extract<Action, { kind: 'start' }>, env: ActionEnv)
     cmd: action.command,
   });
   env.session.trackContainer(started.id);
-  if (!started.startError) await env.wait(action.settleMs, env.signal);
+  if (!started.startError) env.settling.push(env.wait(action.settleMs, env.signal));
   return { ok: true, id: started.id, image: built.ref, startError: started.startError };
 }
 

@@ -98,11 +98,15 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
         signal,
         activity: (text) => onEvent({ type: 'activity', step, text }),
         wait: options.wait ?? wait,
+        settling: [],
       };
       for (const action of step.actions) {
         outcomes.set(action.name, stepBlocked ? { ok: false, reason: stepBlocked } : await perform(action, env));
         if (signal.aborted) throw new GradingInterrupted();
       }
+      // A started container's settle time overlaps the actions after it (a helper image's build).
+      await Promise.all(env.settling);
+      if (signal.aborted) throw new GradingInterrupted();
       const context: CheckContext = {
         engine,
         limits,
