@@ -147,8 +147,10 @@ network_config_dir = "$data/networks"
 default_subnet = "10.214.28.0/24"
 default_subnet_pools = [{"base" = "10.217.0.0/16", "size" = 24}]
 EOF
-  CONTAINERS_CONF=$conf setsid nohup podman --root "$data/storage" --runroot "$exec/storage" --storage-driver overlay \
-    system service --time=0 "unix://$(socket_of podman)" </dev/null >"$(log_of podman)" 2>&1 &
+  # Started from its exec root: conmon writes a container's `oom` marker into the service's working
+  # folder, which would otherwise be wherever the script was run (a contributor's checkout).
+  (cd "$exec" && CONTAINERS_CONF=$conf exec setsid nohup podman --root "$data/storage" --runroot "$exec/storage" --storage-driver overlay \
+    system service --time=0 "unix://$(socket_of podman)" </dev/null >"$(log_of podman)" 2>&1) &
   echo $! >"$(pidfile_of podman)"
 }
 
