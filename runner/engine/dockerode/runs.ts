@@ -23,6 +23,8 @@ import { asEngineError, engineCall, engineMessage, isNotFound } from './errors.j
 /** After a kill, how long the engine has to confirm the container stopped. */
 const KILL_GRACE_MS = 10_000;
 const COPY_OUT_BYTES = 64 * 1024 * 1024;
+/** How long the attached output may take to end after the program has exited. */
+const DRAIN_MS = 10_000;
 
 function hostConfig(limits: Limits, options: { pidOf?: string; keepCapabilities?: boolean } = {}): Docker.HostConfig {
   return {
@@ -120,7 +122,9 @@ async function runContained(engine: EngineConnection, request: RunRequest, watch
       return outcome({ startError: engineMessage(error) });
     }
     const timedOut = await waitBounded(engine, container, request.limits.runTimeoutMs, request.signal, watch);
-    if (!flooded) await within(drained, 2000);
+    // The output still on its way once the program has exited: under load (four engines on two
+    // cores) it has taken over 2 s, and a cut stream reads as a program that printed nothing.
+    if (!flooded) await within(drained, DRAIN_MS);
     if (watch.aborted) throw watch.reason;
     const state = (await engineCall(() => container.inspect())).State;
     let copied: Buffer | undefined;
