@@ -3,6 +3,7 @@
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DockerodeEngine } from '../../runner/engine/dockerode/index.js';
+import type { DockerEngine } from '../../runner/engine/engine.js';
 import { resolveLimits } from '../../runner/spec/limits.js';
 import { packageRoot } from '../../runner/paths.js';
 
@@ -19,8 +20,7 @@ export async function realEngine(t: Plannable): Promise<DockerodeEngine | undefi
   let problem: string | undefined;
   try {
     await engine.info();
-    const missing = [];
-    for (const image of FIXTURE_IMAGES) if (!(await engine.inspectImage(image))) missing.push(image);
+    const missing = await missingFixtures(engine);
     if (missing.length) problem = `the offline base images ${missing.join(', ')} are missing: run npm run fixtures`;
   } catch (error) {
     problem = `no Docker engine answers: ${(error as Error).message}`;
@@ -29,6 +29,13 @@ export async function realEngine(t: Plannable): Promise<DockerodeEngine | undefi
   if (process.env.CI) throw new Error(`Docker tests cannot run in CI: ${problem}`);
   t.plan(0, problem);
   return undefined;
+}
+
+/** The offline base images an engine lacks. */
+export async function missingFixtures(engine: DockerEngine): Promise<string[]> {
+  const missing: string[] = [];
+  for (const image of FIXTURE_IMAGES) if (!(await engine.inspectImage(image))) missing.push(image);
+  return missing;
 }
 
 /** Limits for tests: the exercise's own, with the network off since no registry is reachable. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { DockerodeEngine } from '../../runner/engine/dockerode/index.js';
 import type { EngineInfo } from '../../runner/engine/engine.js';
-import { FIXTURE_IMAGES } from './engine.js';
+import { missingFixtures } from './engine.js';
 
 /** The engines .ci/engines.sh knows, in its order. */
 export const EXTRA_ENGINE_NAMES = ['docker26', 'containerd26', 'podman'] as const;
@@ -48,8 +48,7 @@ async function probe(engine: DockerodeEngine, socketPath: string): Promise<{ inf
   } catch (error) {
     return { problem: `no engine answers on ${socketPath} (start it with .ci/engines.sh start): ${(error as Error).message}` };
   }
-  const missing: string[] = [];
-  for (const image of FIXTURE_IMAGES) if (!(await engine.inspectImage(image))) missing.push(image);
+  const missing = await missingFixtures(engine);
   if (missing.length)
     return { problem: `${missing.join(', ')} missing on ${socketPath}: .ci/engines.sh start loads them from the main engine after npm run fixtures` };
   return { info };

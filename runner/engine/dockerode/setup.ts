@@ -38,8 +38,6 @@ interface SystemInfo {
   KernelVersion?: string;
 }
 
-const SNAPSHOTTER = 'io.containerd.snapshotter.v1';
-
 export async function setup(engine: EngineConnection): Promise<EngineSetup> {
   const { docker } = engine;
   let version: Docker.DockerVersion & { MinAPIVersion?: string };
@@ -61,8 +59,10 @@ export async function setup(engine: EngineConnection): Promise<EngineSetup> {
   const driverStatus = (system.DriverStatus ?? [])
     .filter((pair): pair is [string, string] => Array.isArray(pair) && pair.length >= 2)
     .map(([key, value]) => [String(key), String(value)] as [string, string]);
+  // Which engine and image store: the same reading grading makes of /info.
+  const dialect = dialectOf(system);
   return {
-    engine: dialectOf(system).engine,
+    engine: dialect.engine,
     version: version.Version,
     apiVersion: version.ApiVersion,
     minApiVersion: version.MinAPIVersion,
@@ -71,7 +71,7 @@ export async function setup(engine: EngineConnection): Promise<EngineSetup> {
     cpus: system.NCPU,
     storageDriver: system.Driver ?? '',
     driverStatus,
-    containerdImageStore: driverStatus.some(([key, value]) => key === 'driver-type' && value === SNAPSHOTTER),
+    containerdImageStore: dialect.imageStore === 'containerd',
     builderVersion,
     cgroupVersion: system.CgroupVersion,
     cgroupDriver: system.CgroupDriver,
