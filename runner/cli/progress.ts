@@ -3,7 +3,7 @@
 // failure and the score at the end. Colour is decided once, from the stream written to; in a
 // terminal of known width long lines wrap at word boundaries, continuations indented.
 import { Chalk, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora, Options as SpinnerOptions } from 'ora';
 import type { Writable } from 'node:stream';
 import { stepPassed, stepTotals, type CheckResult, type ExerciseResult, type StepResult } from '../results.js';
 import type { RunEvent } from '../grading/run.js';
@@ -12,6 +12,8 @@ import { plainText, singleLine } from '../text/plain.js';
 export interface TerminalOptions {
   stream: Writable & { isTTY?: boolean; columns?: number };
   env?: NodeJS.ProcessEnv;
+  /** ora, in a terminal that animates (`TerminalView.open` loads it); without it, plain lines. */
+  spinner?: (options: SpinnerOptions) => Ora;
 }
 
 /**
@@ -45,7 +47,13 @@ export class TerminalView {
   constructor(private readonly options: TerminalOptions) {
     const { color, interactive } = terminalCapabilities(options.stream, options.env);
     this.chalk = new Chalk({ level: color ? 1 : 0 });
-    this.interactive = interactive;
+    this.interactive = interactive && options.spinner !== undefined;
+  }
+
+  /** A view with spinners where the stream animates: ora is loaded only then (a tenth of a second). */
+  static async open(options: Omit<TerminalOptions, 'spinner'>): Promise<TerminalView> {
+    const spinner = terminalCapabilities(options.stream, options.env).interactive ? (await import('ora')).default : undefined;
+    return new TerminalView({ ...options, spinner });
   }
 
   /** Columns to wrap at: only a terminal's, read at each write so a resize is followed. */
@@ -81,15 +89,17 @@ export class TerminalView {
   readonly onEvent = (event: RunEvent): void => {
     switch (event.type) {
       case 'step-start':
-        if (this.interactive) {
+        if (this.interactive && this.options.spinner) {
           this.spinnerTitle = inline(event.step.title);
-          this.spinner = ora({
-            text: this.spinnerLine(this.spinnerTitle),
-            stream: this.options.stream,
-            discardStdin: false,
-            isEnabled: true,
-            color: 'cyan',
-          }).start();
+          this.spinner = this.options
+            .spinner({
+              text: this.spinnerLine(this.spinnerTitle),
+              stream: this.options.stream,
+              discardStdin: false,
+              isEnabled: true,
+              color: 'cyan',
+            })
+            .start();
         } else {
           this.paragraph(`${inline(event.step.title)}${event.step.bonus ? ' (bonus)' : ''}`, { indent: 2 });
         }

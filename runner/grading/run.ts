@@ -10,6 +10,7 @@ import type { Outcome, OutcomeByKind } from '../../graders/outcomes.js';
 import { SCHEMA_VERSION, summarize, type CheckResult, type ExerciseResult, type ImageFact, type ImageResult, type StepResult } from '../results.js';
 import type { ImageLedger } from './image-ledger.js';
 import { GradingSession, type BuildWitness } from './session.js';
+import { StepEvents, runSteps, stepPrerequisites } from './schedule.js';
 import { graderOf } from '../../graders/index.js';
 import type { Check, Exercise, Need, Step } from '../spec/loader.js';
 import { singleLine } from '../text/plain.js';
@@ -48,6 +49,12 @@ export interface GradeOptions {
   confineTo?: string;
   /** Who the submission is, in labels and in the results (default: its folder's name). */
   submissionName?: string;
+  /**
+   * How many steps may run at the same time, when they share nothing (default 2: the multi
+   * exercise's scratch step beside the main folder's). A batch grading several submissions at
+   * once gives 1.
+   */
+  stepsAtOnce?: number;
 }
 
 /** The run stopped because its signal fired (Ctrl+C, SIGTERM); what it created is gone. */
@@ -74,73 +81,93 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
     witness: options.witness,
   });
   const outcomes = new Map<string, Outcome>();
-  const images: ImageFact[] = [];
+  /** The images each step built, in the order built. */
+  const built: ImageFact[][] = exercise.steps.map(() => []);
   /** The tightest size bound a check set on each image built. */
   const maxBytes = new Map<ImageFact, number>();
   const exerciseDir = path.resolve(exercise.dir);
-  const steps: StepResult[] = [];
-  try {
-    for (const step of exercise.steps) {
-      if (signal.aborted) throw new GradingInterrupted();
-      const { dir, dirLabel, dirShown } = await resolveStepDir(submissionDir, step.dirs, confineTo);
-      onEvent({ type: 'step-start', step, dirLabel });
-      const stepStarted = Date.now();
-      const stepBlocked = unmetNeed(step.needs, step, steps, []);
-      const env: ActionEnv = {
-        engine,
-        limits,
-        session,
-        step: step.id,
-        dir,
-        dirLabel: dirShown,
-        outcomes,
-        images,
-        signal,
-        activity: (text) => onEvent({ type: 'activity', step, text }),
-        wait: options.wait ?? wait,
-        settling: [],
-      };
-      for (const action of step.actions) {
-        outcomes.set(action.name, stepBlocked ? { ok: false, reason: stepBlocked } : await perform(action, env));
-        if (signal.aborted) throw new GradingInterrupted();
-      }
-      // A started container's settle time overlaps the actions after it (a helper image's build).
-      await Promise.all(env.settling);
-      if (signal.aborted) throw new GradingInterrupted();
-      const context: CheckContext = {
-        engine,
-        limits,
-        dir,
-        dirLabel: dirShown,
-        signal,
-        outcome: <K extends keyof OutcomeByKind>(_kind: K, name: string) => outcomes.get(name) as OutcomeByKind[K],
-        helper: (purpose) => ({ name: session.helperName(purpose), labels: session.labels }),
-      };
-      const checks: CheckResult[] = [];
-      for (const check of step.checks) {
-        const { result, imageBound } = await runCheck(check, step, context, stepBlocked ?? unmetNeed(check.needs, step, steps, checks), outcomes, exerciseDir);
-        if (signal.aborted) throw new GradingInterrupted();
-        // The bound is on the image the check saw: the latest built under that name.
-        const bounded = imageBound && images.findLast((image) => image.name === imageBound.image);
-        if (bounded) maxBytes.set(bounded, Math.min(imageBound.maxBytes, maxBytes.get(bounded) ?? Infinity));
-        checks.push(result);
-        onEvent({ type: 'check', step, result });
-      }
-      const result: StepResult = {
-        id: step.id,
-        title: step.title,
-        required: !step.bonus,
-        dir: dir ? path.relative(submissionDir, dir) || '.' : undefined,
-        checks,
-        durationMs: Date.now() - stepStarted,
-      };
-      steps.push(result);
-      onEvent({ type: 'step-end', step, result });
+  const ended: (StepResult | undefined)[] = [];
+  const events = new StepEvents<RunEvent>(exercise.steps.length, onEvent);
+  // One step failing for the grader's world (or Ctrl+C) stops the steps running beside it.
+  const run = new AbortController();
+  const stop = () => run.abort();
+  if (signal.aborted) stop();
+  signal.addEventListener('abort', stop, { once: true });
+
+  const gradeStep = async (index: number, { dir, dirLabel, dirShown }: StepDir): Promise<void> => {
+    const step = exercise.steps[index]!;
+    if (run.signal.aborted) throw new GradingInterrupted();
+    const emit = (event: RunEvent) => events.emit(index, event);
+    emit({ type: 'step-start', step, dirLabel });
+    const stepStarted = Date.now();
+    const done = ended.filter((result) => result !== undefined);
+    const stepBlocked = unmetNeed(step.needs, step, done, []);
+    const env: ActionEnv = {
+      engine,
+      limits,
+      session,
+      step: step.id,
+      dir,
+      dirLabel: dirShown,
+      outcomes,
+      images: built[index]!,
+      signal: run.signal,
+      activity: (text) => emit({ type: 'activity', step, text }),
+      wait: options.wait ?? wait,
+      settling: [],
+    };
+    for (const action of step.actions) {
+      outcomes.set(action.name, stepBlocked ? { ok: false, reason: stepBlocked } : await perform(action, env));
+      if (run.signal.aborted) throw new GradingInterrupted();
     }
+    // A started container's settle time overlaps the actions after it (a helper image's build).
+    await Promise.all(env.settling);
+    if (run.signal.aborted) throw new GradingInterrupted();
+    const context: CheckContext = {
+      engine,
+      limits,
+      dir,
+      dirLabel: dirShown,
+      signal: run.signal,
+      outcome: <K extends keyof OutcomeByKind>(_kind: K, name: string) => outcomes.get(name) as OutcomeByKind[K],
+      helper: (purpose) => ({ name: session.helperName(purpose), labels: session.labels }),
+    };
+    const checks: CheckResult[] = [];
+    for (const check of step.checks) {
+      const { result, imageBound } = await runCheck(check, step, context, stepBlocked ?? unmetNeed(check.needs, step, done, checks), outcomes, exerciseDir);
+      if (run.signal.aborted) throw new GradingInterrupted();
+      // The bound is on the image the check saw: the latest built under that name (this step's, or a prerequisite's).
+      const bounded = imageBound && built.flat().findLast((image) => image.name === imageBound.image);
+      if (bounded) maxBytes.set(bounded, Math.min(imageBound.maxBytes, maxBytes.get(bounded) ?? Infinity));
+      checks.push(result);
+      emit({ type: 'check', step, result });
+    }
+    const result: StepResult = {
+      id: step.id,
+      title: step.title,
+      required: !step.bonus,
+      dir: dir ? path.relative(submissionDir, dir) || '.' : undefined,
+      checks,
+      durationMs: Date.now() - stepStarted,
+    };
+    ended[index] = result;
+    emit({ type: 'step-end', step, result });
+    events.end(index);
+  };
+
+  try {
+    const dirs = await Promise.all(exercise.steps.map((step) => resolveStepDir(submissionDir, step.dirs, confineTo)));
+    const prerequisites = stepPrerequisites(
+      exercise.steps,
+      dirs.map((found) => found.dir),
+    );
+    await runSteps(prerequisites, Math.max(1, options.stepsAtOnce ?? 2), (index) => gradeStep(index, dirs[index]!), stop);
   } finally {
+    signal.removeEventListener('abort', stop);
     const problems = await session.cleanup().catch((error: Error) => [error.message]);
     for (const text of problems) onEvent({ type: 'cleanup-problem', text });
   }
+  const steps = ended.filter((result) => result !== undefined);
   return {
     schemaVersion: SCHEMA_VERSION,
     exercise: exercise.id,
@@ -148,7 +175,7 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
     title: exercise.title,
     ...summarize(steps),
     steps,
-    images: images.map((image): ImageResult => (maxBytes.has(image) ? { ...image, maxBytes: maxBytes.get(image) } : image)),
+    images: built.flat().map((image): ImageResult => (maxBytes.has(image) ? { ...image, maxBytes: maxBytes.get(image) } : image)),
     submission: submissionDir,
     submissionId: singleLine(submissionName),
     runId: session.runId,
@@ -240,15 +267,18 @@ function unmetNeed(needs: Need[], step: Step, done: StepResult[], sameStep: Chec
   return undefined;
 }
 
+/** The folder a step grades (undefined: none of its candidates exists), as the student sees it named. */
+export interface StepDir {
+  dir: string | undefined;
+  dirLabel: string;
+  dirShown: string;
+}
+
 /**
  * The first candidate that is a real folder (not a link) inside the resolved submission is
  * graded; with `confineTo`, only one that lies within it, links along the way resolved.
  */
-export async function resolveStepDir(
-  submission: string,
-  candidates: string[],
-  confineTo?: string,
-): Promise<{ dir: string | undefined; dirLabel: string; dirShown: string }> {
+export async function resolveStepDir(submission: string, candidates: string[], confineTo?: string): Promise<StepDir> {
   const label = (candidate: string) => (candidate === '.' ? 'the submission folder' : `${candidate.replace(/\/$/, '')}/`);
   const within = async (dir: string) => {
     if (confineTo === undefined) return true;

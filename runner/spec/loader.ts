@@ -747,7 +747,7 @@ export function sortIssues(issues: SpecIssue[]): SpecIssue[] {
 // ---- references ---------------------------------------------------------------------------
 
 /** Which action kind each reference must name, e.g. a run's `image` must be a build. */
-function actionReferences(action: Action): { kind: ActionKind; ref: Located<string> }[] {
+export function actionReferences(action: Action): { kind: ActionKind; ref: Located<string> }[] {
   switch (action.kind) {
     case 'compile':
       return [{ kind: 'build', ref: action.image }];

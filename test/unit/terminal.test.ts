@@ -2,6 +2,7 @@
 // escape bytes unless colour is forced, a line per check with its points, the hint under each
 // failure and the score at the end; in a terminal of known width, lines wrapped at word boundaries
 // and a spinner cut to one line. A name from a submission never starts a line.
+import ora from 'ora';
 import t from 'tap';
 import { Sink, TerminalSink } from '../support/sinks.js';
 import { columnsOf, cutToColumns, terminalCapabilities, TerminalView, wrapWords } from '../../runner/cli/progress.js';
@@ -215,7 +216,7 @@ const SPINNER_FRAMES = /[\u2800-\u28ff]/;
 t.test('NO_COLOR (any value) and TERM=dumb in a terminal: no colour, no spinner', async (t) => {
   for (const env of [{ NO_COLOR: '' }, { NO_COLOR: '1' }, { TERM: 'dumb' }, { TERM: 'dumb', NO_COLOR: '' }]) {
     const stream = new TerminalSink(200);
-    const view = new TerminalView({ stream, env });
+    const view = new TerminalView({ stream, env, spinner: ora });
     const step = stepOf('large-small', 'A large and a small image');
     view.onEvent({ type: 'step-start', step, dirLabel: '' });
     view.onEvent({ type: 'activity', step, text: 'building small from Dockerfile' });
@@ -246,7 +247,7 @@ const LONG_LOG = 'Step 7/11 : RUN gcc -Wall hello.c -o bin/hello && strip bin/he
 const LONG_ACTIVITY = 'building small from Dockerfile in the submission folder, with the layer cache of the large image and the build network set to none';
 
 function renderLong(stream: Sink, env: NodeJS.ProcessEnv): void {
-  const view = new TerminalView({ stream, env });
+  const view = new TerminalView({ stream, env, spinner: ora });
   const step = stepOf('large-small', LONG_STEP);
   const result: StepResult = {
     ...LARGE_SMALL,
@@ -313,6 +314,27 @@ t.test('not a terminal: no wrapping, each line as long as it is', async (t) => {
   t.ok(lines.includes(`      hint: ${LONG_HINT}`), 'the hint on one line');
   t.ok(lines.includes(`      | ${LONG_LOG}`), 'the log line on one line');
   t.ok(lines.includes(`  ... ${LONG_ACTIVITY}`), 'the activity on one line');
+});
+
+t.test('TerminalView.open animates a terminal, and only a terminal', async (t) => {
+  const step = stepOf('large-small', 'A large and a small image');
+  const show = (view: TerminalView) => {
+    view.onEvent({ type: 'step-start', step, dirLabel: '' });
+    view.onEvent({ type: 'step-end', step, result: LARGE_SMALL });
+    view.stop();
+  };
+  const terminal = new TerminalSink(80);
+  show(await TerminalView.open({ stream: terminal, env: {} }));
+  t.match(terminal.text, SPINNER_FRAMES, 'a terminal: a spinner ran');
+  for (const env of [{ CI: 'true' }, { NO_COLOR: '1' }]) {
+    const plain = new TerminalSink(80);
+    show(await TerminalView.open({ stream: plain, env }));
+    t.notMatch(plain.text, SPINNER_FRAMES, `${JSON.stringify(env)}: no spinner`);
+  }
+  const pipe = new Sink();
+  show(await TerminalView.open({ stream: pipe, env: {} }));
+  t.notMatch(pipe.text, SPINNER_FRAMES, 'a pipe: no spinner');
+  t.match(pipe.text, /A large and a small image/, 'a pipe: the step, as a line');
 });
 
 t.test('a spinner line is cut to fit one line of the terminal; finished lines wrap', async (t) => {

@@ -101,7 +101,7 @@ async function gradeExercise(name: string | undefined, options: GradeOptions, co
   const document = stdoutReporters[reporter as keyof typeof stdoutReporters];
   // In GitHub Actions (GITHUB_ACTIONS=true) the view's lines stay between stop-commands; see ../github-actions.ts.
   const github = githubActionsRun(process.env, document ? 'document' : 'terminal', document ? process.stderr : process.stdout);
-  const view = new TerminalView({ stream: github?.viewStream ?? (document ? process.stderr : process.stdout) });
+  const view = await TerminalView.open({ stream: github?.viewStream ?? (document ? process.stderr : process.stdout) });
   // A malformed DOCKER_HOST or DOCKER_API_VERSION is refused here, before anything is shown.
   const engine = new DockerodeEngine({ timeoutMs: engineTimeoutMs });
   let cleanupProblems = 0;
