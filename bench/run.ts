@@ -375,7 +375,7 @@ function breakdown(wall: number[], results: GradeResult[], floors: Record<string
     steps: perStep,
     gradeInside: median(results.map((result) => result.durationMs)),
     gradeOutside: median(results.map((result, index) => wall[index]! - result.durationMs)),
-    note: 'steps: grade step durationMs (gradeActions: builds, compile, runs, start and settle; gradeChecks: the sum of its checks) vs the floor between its marks; gradeOutside: wall time minus grade durationMs (node start, imports, engine handshake, report)',
+    note: "steps: grade step durationMs (gradeActions: builds, compile, runs, start and settle; gradeChecks: the sum of its checks) vs the floor between its marks; grade's steps overlap (scratch-sleep runs beside the main folder's steps), the floor's run one after another; gradeInside: grade durationMs, first step to cleanup; gradeOutside: wall time minus gradeInside (node start, imports, engine handshake, report)",
   };
 }
 
@@ -517,7 +517,12 @@ function table(results: Results): string {
       ...[step.grade, step.gradeActions, step.gradeChecks, step.floor].map((ms) => String(ms ?? '-')),
     ]);
     lines.push(
-      format([['step (median ms)', 'grade', 'actions', 'checks', 'floor'], ...steps, [`${kind}: outside grading`, String(of.gradeOutside ?? '-'), '', '', '']]),
+      format([
+        ['step (median ms)', 'grade', 'actions', 'checks', 'floor'],
+        ...steps,
+        [`${kind}: all steps (they overlap)`, String(of.gradeInside ?? '-'), '', '', ''],
+        [`${kind}: outside grading`, String(of.gradeOutside ?? '-'), '', '', ''],
+      ]),
       '',
     );
   }

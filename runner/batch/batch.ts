@@ -302,8 +302,6 @@ async function gradeStudent(
           },
         },
         signal: AbortSignal.any([batchSignal, timeout.signal]),
-        // Several submissions at once already use the cores; one at a time, its steps share them.
-        stepsAtOnce: options.jobs > 1 ? 1 : undefined,
       });
       result = await outlast(grading, timeout.signal, STOP_GRACE_MS);
     } catch (error) {

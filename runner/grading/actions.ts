@@ -114,41 +114,47 @@ async function build(action: Extract<Action, { kind: 'build' }>, env: ActionEnv,
     extraFiles.push({ name: TOOLCHAIN_DOCKERFILE, content: toolchain });
   }
 
-  for (const base of externalBaseImages(parsed)) {
-    const problem = await ensureImage(base, env);
-    if (problem) return { ...failure(problem.reason), environment: problem.unreachable || undefined, hint: problem.hint };
-  }
-
-  let context: Awaited<ReturnType<typeof packContext>>;
+  // Builds of one folder take turns: the later one takes the earlier one's layers from the cache.
+  const endTurn = await env.session.buildTurn(dir);
   try {
-    context = await packContext(dir, {
-      dockerfile,
-      limits: { maxBytes: env.limits.contextBytes, maxFiles: env.limits.contextFiles },
-      extraFiles,
-    });
-  } catch (error) {
-    if (error instanceof ContextError) return failure(error.message);
-    throw error;
-  }
-  for (const warning of context.warnings) env.activity(`warning: ${warning}`);
+    for (const base of externalBaseImages(parsed)) {
+      const problem = await ensureImage(base, env);
+      if (problem) return { ...failure(problem.reason), environment: problem.unreachable || undefined, hint: problem.hint };
+    }
 
-  env.activity(`building ${action.name} from ${shown}${target ? ` --target ${target}` : ''}`);
-  const outcome = await env.engine.build({
-    context: readableOf(context.tar),
-    dockerfile,
-    target: action.part === 'toolchain' ? undefined : target,
-    limits: env.limits,
-    signal: env.signal,
-  });
-  await env.session.builtImage(action.name, outcome);
-  if (!outcome.ok) return failure(describeBuildFailure(outcome, shown, parsed), outcome);
-  // Untagged, the image is known by its id alone.
-  const image = await env.engine.inspectImage(outcome.imageId!);
-  if (!image) return failure(`${shown} built, but the engine has no image ${outcome.imageId} afterwards`, outcome);
-  // A toolchain cut from the student's Dockerfile is the grader's, to compile or probe in.
-  env.images.push({ name: action.name, step: env.step, sizeBytes: image.sizeBytes, helper: action.part === 'toolchain' });
-  const { sizeBytes, listedSizeBytes, listedSizeWhy } = image;
-  return { ok: true, ref: image.id, id: image.id, sizeBytes, listedSizeBytes, listedSizeWhy, dockerfile: choice.dockerfile, target, build: outcome };
+    let context: Awaited<ReturnType<typeof packContext>>;
+    try {
+      context = await packContext(dir, {
+        dockerfile,
+        limits: { maxBytes: env.limits.contextBytes, maxFiles: env.limits.contextFiles },
+        extraFiles,
+      });
+    } catch (error) {
+      if (error instanceof ContextError) return failure(error.message);
+      throw error;
+    }
+    for (const warning of context.warnings) env.activity(`warning: ${warning}`);
+
+    env.activity(`building ${action.name} from ${shown}${target ? ` --target ${target}` : ''}`);
+    const outcome = await env.engine.build({
+      context: readableOf(context.tar),
+      dockerfile,
+      target: action.part === 'toolchain' ? undefined : target,
+      limits: env.limits,
+      signal: env.signal,
+    });
+    await env.session.builtImage(action.name, outcome);
+    if (!outcome.ok) return failure(describeBuildFailure(outcome, shown, parsed), outcome);
+    // Untagged, the image is known by its id alone.
+    const image = await env.engine.inspectImage(outcome.imageId!);
+    if (!image) return failure(`${shown} built, but the engine has no image ${outcome.imageId} afterwards`, outcome);
+    // A toolchain cut from the student's Dockerfile is the grader's, to compile or probe in.
+    env.images.push({ name: action.name, step: env.step, sizeBytes: image.sizeBytes, helper: action.part === 'toolchain' });
+    const { sizeBytes, listedSizeBytes, listedSizeWhy } = image;
+    return { ok: true, ref: image.id, id: image.id, sizeBytes, listedSizeBytes, listedSizeWhy, dockerfile: choice.dockerfile, target, build: outcome };
+  } finally {
+    endTurn();
+  }
 }
 
 function readableOf(buffer: Buffer): Readable {

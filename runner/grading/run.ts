@@ -49,13 +49,16 @@ export interface GradeOptions {
   confineTo?: string;
   /** Who the submission is, in labels and in the results (default: its folder's name). */
   submissionName?: string;
-  /**
-   * How many steps may run at the same time, when they share nothing (default 2: the multi
-   * exercise's scratch step beside the main folder's). A batch grading several submissions at
-   * once gives 1.
-   */
+  /** How many steps may run at the same time, of those that use nothing of each other (default STEPS_AT_ONCE). */
   stepsAtOnce?: number;
 }
+
+/**
+ * Steps at once, when they use nothing of each other: the multi exercise's compile, its
+ * large-small builds and its scratch step. Their builds of one folder take turns, and a started
+ * container's settle second uses no CPU, so two cores are not oversubscribed for long.
+ */
+export const STEPS_AT_ONCE = 3;
 
 /** The run stopped because its signal fired (Ctrl+C, SIGTERM); what it created is gone. */
 export class GradingInterrupted extends Error {
@@ -94,9 +97,10 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
   if (signal.aborted) stop();
   signal.addEventListener('abort', stop, { once: true });
 
-  const gradeStep = async (index: number, { dir, dirLabel, dirShown }: StepDir): Promise<void> => {
+  const gradeStep = async (index: number): Promise<void> => {
     const step = exercise.steps[index]!;
     if (run.signal.aborted) throw new GradingInterrupted();
+    const { dir, dirLabel, dirShown } = await resolveStepDir(submissionDir, step.dirs, confineTo);
     const emit = (event: RunEvent) => events.emit(index, event);
     emit({ type: 'step-start', step, dirLabel });
     const stepStarted = Date.now();
@@ -156,12 +160,7 @@ export async function grade(options: GradeOptions): Promise<ExerciseResult> {
   };
 
   try {
-    const dirs = await Promise.all(exercise.steps.map((step) => resolveStepDir(submissionDir, step.dirs, confineTo)));
-    const prerequisites = stepPrerequisites(
-      exercise.steps,
-      dirs.map((found) => found.dir),
-    );
-    await runSteps(prerequisites, Math.max(1, options.stepsAtOnce ?? 2), (index) => gradeStep(index, dirs[index]!), stop);
+    await runSteps(stepPrerequisites(exercise.steps), Math.max(1, options.stepsAtOnce ?? STEPS_AT_ONCE), gradeStep, stop);
   } finally {
     signal.removeEventListener('abort', stop);
     const problems = await session.cleanup().catch((error: Error) => [error.message]);

@@ -1,15 +1,14 @@
-// When each step of a run may start. Steps that share nothing run at the same time (the multi
-// exercise's scratch folder beside the main folder's builds); the student still sees them in the
-// spec's order, as if they had run one after another.
+// When each step of a run may start. Steps that use nothing of each other run at the same time
+// (the multi exercise's scratch step beside the main folder's); the student still sees them in
+// the spec's order, as if they had run one after another.
 import { actionReferences, type Step } from '../spec/loader.js';
 
 /**
  * For each step, the earlier steps it waits for: those whose actions it names (an image, a program,
- * a container), those its `needs` name, and those grading the same folder, whose builds share the
- * layer cache (the second build of a Dockerfile takes the first one's layers instead of making them
- * again at the same time). `dirs` are the folders the steps grade, as resolved for this submission.
+ * a container) and those its `needs` name. Steps grading one folder may still run side by side:
+ * their builds take turns (GradingSession.buildTurn), so none makes layers another is making.
  */
-export function stepPrerequisites(steps: Step[], dirs: (string | undefined)[]): Set<number>[] {
+export function stepPrerequisites(steps: Step[]): Set<number>[] {
   const madeBy = new Map<string, number>();
   steps.forEach((step, index) => {
     for (const action of step.actions) madeBy.set(action.name, index);
@@ -26,7 +25,6 @@ export function stepPrerequisites(steps: Step[], dirs: (string | undefined)[]): 
       for (const need of check.needs) add(indexOf.get(need.step));
     }
     for (const need of step.needs) add(indexOf.get(need.step));
-    for (let other = 0; other < index; other++) if (dirs[index] !== undefined && dirs[other] === dirs[index]) add(other);
     return earlier;
   });
 }

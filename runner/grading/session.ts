@@ -97,6 +97,8 @@ export class GradingSession {
   readonly pullFailures = new Map<string, PullFailure>();
   private readonly containers: string[] = [];
   private helpers = 0;
+  /** Per folder, the end of the last build that asked for a turn. */
+  private readonly buildTurns = new Map<string, Promise<void>>();
 
   constructor(
     private readonly engine: DockerEngine,
@@ -125,6 +127,25 @@ export class GradingSession {
 
   helperName(purpose: string): string {
     return this.containerName(`${purpose}-${++this.helpers}`);
+  }
+
+  /**
+   * Builds from one folder take turns (steps of one folder may run at the same time): a later
+   * build takes an earlier one's layers from the cache instead of making them again beside it.
+   * Resolves when it is the caller's turn, with the function that ends it.
+   */
+  async buildTurn(dir: string): Promise<() => void> {
+    const before = this.buildTurns.get(dir) ?? Promise.resolve();
+    let end!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    this.buildTurns.set(
+      dir,
+      before.then(() => mine),
+    );
+    await before;
+    return end;
   }
 
   trackContainer(id: string): void {

@@ -1,8 +1,11 @@
 // Which steps of a run wait for which, how many run at once, what a failure does to the others,
-// and that the student hears the steps in the spec's order however they interleave.
+// that builds of one folder take turns, and that the student hears the steps in the spec's order
+// however they interleave.
 import path from 'node:path';
 import t from 'tap';
 import { StepEvents, runSteps, stepPrerequisites } from '../../runner/grading/schedule.js';
+import { GradingSession } from '../../runner/grading/session.js';
+import { FakeEngine } from '../support/fake-engine.js';
 import type { RunEvent } from '../../runner/grading/run.js';
 import { loadExercise, type Step } from '../../runner/spec/loader.js';
 import { packageRoot } from '../../runner/paths.js';
@@ -10,12 +13,12 @@ import { packageRoot } from '../../runner/paths.js';
 const multi = await loadExercise(path.join(packageRoot, 'exercises/multi'));
 const asLists = (sets: Set<number>[]) => sets.map((set) => [...set].sort());
 
-t.test('multi: the main folder steps run in order; the scratch step waits for none', async (t) => {
-  const ids = multi.steps.map((step) => step.id);
-  t.same(ids, ['compile-hello', 'large-small', 'target-stage', 'scratch-sleep']);
-  t.same(asLists(stepPrerequisites(multi.steps, ['/s', '/s', '/s', '/s/scratch'])), [[], [0], [0, 1], []]);
-  t.same(asLists(stepPrerequisites(multi.steps, ['/s', '/s', '/s', undefined])), [[], [0], [0, 1], []], 'no scratch folder: nothing to wait for');
-  t.same(asLists(stepPrerequisites(multi.steps, ['/s', '/s', '/s', '/s'])), [[], [0], [0, 1], [0, 1, 2]], 'one folder for all: one after another');
+t.test('multi: the build stage on its own waits for large-small; the other steps wait for none', async (t) => {
+  t.same(
+    multi.steps.map((step) => step.id),
+    ['compile-hello', 'large-small', 'target-stage', 'scratch-sleep'],
+  );
+  t.same(asLists(stepPrerequisites(multi.steps)), [[], [], [1], []]);
 });
 
 t.test('a step waits for the steps whose images, programs and containers it uses, and for those it needs', async (t) => {
@@ -40,7 +43,7 @@ t.test('a step waits for the steps whose images, programs and containers it uses
     step('needs', { needs: [{ value: 'makes', step: 'makes', at: undefined as never }] }),
     step('alone', {}),
   ];
-  t.same(asLists(stepPrerequisites(steps, ['/a', '/b', '/c', '/d', '/e'])), [[], [0], [0], [0], []]);
+  t.same(asLists(stepPrerequisites(steps)), [[], [0], [0], [0], []]);
 });
 
 /** A step whose end the test decides: `finish(i)` or `fail(i, error)`. */
@@ -156,4 +159,18 @@ t.test('events come in step order: a step running ahead is held until the steps 
     'c activity pulling alpine: 2 MB',
     'c activity building sleep',
   ]);
+});
+
+t.test('builds of one folder take turns; builds of two folders do not wait for each other', async (t) => {
+  const session = new GradingSession(new FakeEngine(), 'multi', 'alice');
+  const order: string[] = [];
+  const build = async (dir: string, name: string, ms: number) => {
+    const end = await session.buildTurn(dir);
+    order.push(`${name} starts`);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    order.push(`${name} ends`);
+    end();
+  };
+  await Promise.all([build('/s', 'toolchain', 30), build('/s', 'small', 1), build('/s/scratch', 'sleep', 1), build('/s', 'large', 1)]);
+  t.same(order, ['toolchain starts', 'sleep starts', 'sleep ends', 'toolchain ends', 'small starts', 'small ends', 'large starts', 'large ends']);
 });
