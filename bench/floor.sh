@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The floor: the engine work of grading the multi exercise, done with the docker CLI and checking
-# nothing. `grade multi` on the same submission cannot be faster than this by more than noise.
+# The floor: the engine work of grading the multi exercise, done with the docker CLI one command
+# after another (as a student types them) and checking nothing. `grade multi` does the same work
+# and more (the checks), but runs what is independent at the same time.
 #
 # Usage: bench/floor.sh SUBMISSION [BUILD_LOG]
 #   SUBMISSION  a multi submission: Dockerfile, hello.c and scratch/{Dockerfile,sleep.c}
