@@ -30,9 +30,10 @@ export function stepPrerequisites(steps: Step[]): Set<number>[] {
 }
 
 /**
- * Runs `count` steps, each once its prerequisites have ended, at most `atOnce` at a time, earlier
- * steps first. When one fails, `abort` is called so the others stop soon; every step has ended
- * (nothing of the run is still being created) before the first failure is thrown.
+ * Runs each step (one per entry of `prerequisites`) once its prerequisites have ended, at most
+ * `atOnce` at a time, in the order they become ready. When one fails, `abort` is called so the
+ * others stop soon; every step has ended (nothing of the run is still being created) before the
+ * first failure is thrown.
  */
 export async function runSteps(prerequisites: Set<number>[], atOnce: number, runStep: (index: number) => Promise<void>, abort: () => void): Promise<void> {
   const ended: Promise<void>[] = [];
