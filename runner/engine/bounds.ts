@@ -45,6 +45,7 @@ export const realTimers: Timers = {
 /** The engine timeout, and whether the engine was last seen silent. */
 export class EngineClock {
   private silentSince: number | undefined;
+  private readonly silenceListeners = new Set<() => void>();
 
   constructor(
     readonly timeoutMs: number,
@@ -61,7 +62,15 @@ export class EngineClock {
   }
 
   silent(): void {
-    this.silentSince ??= this.timers.now();
+    if (this.silentSince !== undefined) return;
+    this.silentSince = this.timers.now();
+    for (const listener of [...this.silenceListeners]) listener();
+  }
+
+  /** Calls `listener` when the engine is next found silent; returns the function that stops listening. */
+  whenSilent(listener: () => void): () => void {
+    this.silenceListeners.add(listener);
+    return () => this.silenceListeners.delete(listener);
   }
 
   get isSilent(): boolean {
@@ -105,7 +114,8 @@ export function boundRequests(modem: Modem, clock: EngineClock): void {
       dial(options, callback);
       return;
     }
-    const limitMs = clock.requestLimitMs();
+    const { timers } = clock;
+    const started = timers.now();
     const own = new AbortController();
     const outer = options.abortSignal;
     const forward = () => own.abort(outer?.reason);
@@ -113,16 +123,25 @@ export function boundRequests(modem: Modem, clock: EngineClock): void {
     else outer?.addEventListener('abort', forward, { once: true });
     const release = () => outer?.removeEventListener('abort', forward);
     let settled = false;
-    const timer = clock.timers.setTimeout(() => {
+    const stall = () => {
       settled = true;
-      const stall = new EngineStall(describeRequest(options.method, options.path), limitMs);
+      stopListening();
+      const stalled = new EngineStall(describeRequest(options.method, options.path), timers.now() - started);
       clock.silent();
-      own.abort(stall);
+      own.abort(stalled);
       release();
-      callback(stall, null);
-    }, limitMs);
+      callback(stalled, null);
+    };
+    let timer = timers.setTimeout(stall, clock.requestLimitMs());
+    // Found silent meanwhile (by another request or a watchdog: steps run side by side), the
+    // engine gets no longer to answer this one than a request starting now would have.
+    const stopListening = clock.whenSilent(() => {
+      timers.clearTimeout(timer);
+      timer = timers.setTimeout(stall, Math.max(0, Math.min(started + clock.timeoutMs, timers.now() + clock.requestLimitMs()) - timers.now()));
+    });
     dial({ ...options, abortSignal: own.signal }, (error, data) => {
-      clock.timers.clearTimeout(timer);
+      timers.clearTimeout(timer);
+      stopListening();
       if (settled) {
         if (isStream(data)) data.destroy();
         return;

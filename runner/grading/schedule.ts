@@ -30,16 +30,33 @@ export function stepPrerequisites(steps: Step[]): Set<number>[] {
 }
 
 /**
+ * After a step fails, how long the steps beside it have to end once aborted. They end within a
+ * second or two (a build's request is closed, a run's container killed); one waiting on an engine
+ * that has stopped answering is not waited for past this.
+ */
+const AFTER_FAILURE_MS = 10_000;
+
+/**
  * Runs each step (one per entry of `prerequisites`) once its prerequisites have ended, at most
  * `atOnce` at a time, in the order they become ready. When one fails, `abort` is called so the
- * others stop soon; every step has ended (nothing of the run is still being created) before the
- * first failure is thrown.
+ * others stop soon; they have ended (nothing of the run is still being created), or had
+ * `afterFailureMs` to, before the first failure is thrown.
  */
-export async function runSteps(prerequisites: Set<number>[], atOnce: number, runStep: (index: number) => Promise<void>, abort: () => void): Promise<void> {
+export async function runSteps(
+  prerequisites: Set<number>[],
+  atOnce: number,
+  runStep: (index: number) => Promise<void>,
+  abort: () => void,
+  afterFailureMs = AFTER_FAILURE_MS,
+): Promise<void> {
   const ended: Promise<void>[] = [];
   const waiting: (() => void)[] = [];
   let running = 0;
   let firstFailure: { error: unknown } | undefined;
+  let onFailure!: () => void;
+  const failed = new Promise<void>((resolve) => {
+    onFailure = resolve;
+  });
   const slot = async () => {
     if (running < atOnce) running++;
     else await new Promise<void>((resolve) => waiting.push(resolve));
@@ -63,10 +80,24 @@ export async function runSteps(prerequisites: Set<number>[], atOnce: number, run
       if (firstFailure) return;
       firstFailure = { error };
       abort();
+      onFailure();
     });
   });
-  await Promise.allSettled(ended);
+  const allEnded = Promise.allSettled(ended);
+  await Promise.race([allEnded, failed.then(() => within(allEnded, afterFailureMs))]);
   if (firstFailure) throw firstFailure.error;
+}
+
+/** Resolves when `promise` settles or `ms` have passed, whichever is first; the timer keeps no process alive. */
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void promise.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /**

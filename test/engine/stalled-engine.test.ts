@@ -100,6 +100,14 @@ if (main && !problem) {
     throw new Error(`grading ended before the container was seen: ${JSON.stringify(await done)}`);
   };
 
+  /**
+   * A container is listed as running before the engine answers the start request (it writes the
+   * container's state to disk first, slowly while other steps build): stopped in between, that
+   * request waits out the engine timeout (10 min in one test), not the run's, whose clock starts
+   * once the start is answered. The compiles here sleep for two minutes; 3 s more cost nothing.
+   */
+  const startAnswered = () => new Promise((resolve) => setTimeout(resolve, 3000));
+
   /** Resumes the engine after a test and waits until it answers again. */
   const resumed = async (engine: SecondEngine) => {
     engine.resume();
@@ -137,6 +145,7 @@ if (main && !problem) {
     });
     const running = startCli(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '5s'], { env, timeoutMs: 300_000 });
     await underway((container) => container.Names.some((name) => name.endsWith('-compile')), running.done);
+    await startAnswered();
     second.stall();
     const run = await running.done;
     await resumed(second);
@@ -173,6 +182,7 @@ if (main && !problem) {
     });
     running = startCli(['multi', '--dir', compile, '--build-network', 'none', '--run-timeout', '5s', '--engine-timeout', '10m'], { env, timeoutMs: 300_000 });
     await underway((container) => container.Names.some((name) => name.endsWith('-compile')), running.done);
+    await startAnswered();
     second.stall();
     run = await running.done;
     await resumed(second);

@@ -48,6 +48,26 @@ t.test('a short request without an answer fails as a stall, and is aborted', asy
   requests[0]!.answer(null, { late: true });
 });
 
+t.test('a request under way when the engine is found silent gets no longer than a new one would', async (t) => {
+  const { modem, requests } = scriptedModem();
+  const timers = new FakeTimers();
+  const clock = new EngineClock(600_000, timers);
+  boundRequests(modem, clock);
+  let failure: unknown;
+  void dialed(modem, { path: '/containers/abc/json', method: 'GET' }).catch((error: unknown) => {
+    failure = error;
+  });
+  await timers.advance(1000);
+  // Another step's request, or a watchdog, finds the engine silent.
+  clock.silent();
+  await timers.advance(1999);
+  t.equal(failure, undefined, 'still waiting, within the silent-engine limit');
+  await timers.advance(1);
+  t.type(failure, EngineStall);
+  t.equal((failure as EngineStall).message, 'GET /containers/abc/json got no answer within 3 s', 'the time it really waited');
+  t.equal(requests[0]!.options.abortSignal?.aborted, true, 'the request itself was aborted');
+});
+
 t.test('an answer in time passes through, and marks the engine as answering', async (t) => {
   const { modem, requests } = scriptedModem();
   const clock = new EngineClock(5000);

@@ -128,6 +128,24 @@ t.test('a failing step aborts the others, and the run throws its error only once
   t.equal(steps.aborts(), 1);
 });
 
+t.test('a step that does not end once aborted is not waited for past the grace', async (t) => {
+  const cause = new Error('the engine stopped answering');
+  const never = new Promise<void>(() => {});
+  // The grace's timer keeps no process alive (a stalled engine must not): this test's interval does.
+  const alive = setInterval(() => {}, 1000);
+  t.teardown(() => clearInterval(alive));
+  const started = Date.now();
+  const all = runSteps(
+    [new Set(), new Set()],
+    2,
+    (index) => (index === 0 ? Promise.reject(cause) : never),
+    () => {},
+    50,
+  );
+  await t.rejects(all, cause);
+  t.ok(Date.now() - started >= 45, 'the grace was given');
+});
+
 const step = (id: string) => ({ id, title: id }) as Step;
 const start = (id: string): RunEvent => ({ type: 'step-start', step: step(id), dirLabel: '' });
 const activity = (id: string, text: string): RunEvent => ({ type: 'activity', step: step(id), text });

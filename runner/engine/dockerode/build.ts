@@ -19,7 +19,10 @@ export async function build(engine: EngineConnection, request: BuildRequest): Pr
   const timer = setTimeout(() => void engine.stalledAt('the build').then((stall) => abort.abort(stall ?? new Error('timeout'))), request.limits.buildTimeoutMs);
   const stopWatching = engine.watch('the build', (stall) => abort.abort(stall));
   const onOuterAbort = () => abort.abort(request.signal?.reason);
-  request.signal?.addEventListener('abort', onOuterAbort);
+  // Already stopped (a step beside this one failed while it waited for its turn): the request,
+  // made with an aborted signal, ends at once instead of building on an engine that may be gone.
+  if (request.signal?.aborted) onOuterAbort();
+  else request.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const parser = new BuildStreamParser();
   // Which builder answered: BuildKit, or none the parser can follow, is an EngineError, not a grade.
   const witness = new BuilderWitness();
