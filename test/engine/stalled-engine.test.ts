@@ -86,7 +86,10 @@ if (main && problem) {
 if (main && !problem) {
   const second = await startSecondEngine(['grade-fixture/runtime:latest']);
   t.teardown(() => second.teardown());
-  const env = { DOCKER_HOST: second.host, GRADE_STATE_DIR: stateDir };
+  // One step at a time: each test stops the engine during one chosen operation (a build, a run).
+  // With steps side by side, an engine stopped while the compile runs has once left grading
+  // waiting out the 10 min engine timeout (not understood yet: see the issue 12 note).
+  const env = { DOCKER_HOST: second.host, GRADE_STATE_DIR: stateDir, GRADE_STEPS_AT_ONCE: '1' };
 
   /** Polls the second engine until a running container matches, i.e. the build or run is under way. */
   const underway = async (matches: (container: { Names: string[]; Command: string }) => boolean, done: Promise<CliRun>) => {

@@ -124,6 +124,8 @@ async function gradeExercise(name: string | undefined, options: GradeOptions, co
       engineInfo,
       limits: fitted.limits,
       keepImages: Boolean(options.keep),
+      // GRADE_STEPS_AT_ONCE=1 grades the steps one after another, as a student types them.
+      stepsAtOnce: Number.parseInt(process.env.GRADE_STEPS_AT_ONCE ?? '', 10) || undefined,
       ledger: ImageLedger.forEngine(where()),
       onEvent: (event) => {
         if (event.type === 'cleanup-problem') cleanupProblems++;
