@@ -132,12 +132,14 @@ export function boundRequests(modem: Modem, clock: EngineClock): void {
       release();
       callback(stalled, null);
     };
-    let timer = timers.setTimeout(stall, clock.requestLimitMs());
+    const deadline = started + clock.requestLimitMs();
+    let timer = timers.setTimeout(stall, deadline - started);
     // Found silent meanwhile (by another request or a watchdog: steps run side by side), the
     // engine gets no longer to answer this one than a request starting now would have.
     const stopListening = clock.whenSilent(() => {
       timers.clearTimeout(timer);
-      timer = timers.setTimeout(stall, Math.max(0, Math.min(started + clock.timeoutMs, timers.now() + clock.requestLimitMs()) - timers.now()));
+      const now = timers.now();
+      timer = timers.setTimeout(stall, Math.min(deadline, now + clock.requestLimitMs()) - now);
     });
     dial({ ...options, abortSignal: own.signal }, (error, data) => {
       timers.clearTimeout(timer);
@@ -204,6 +206,19 @@ export function watchEngine(
 }
 
 /** Whether the engine answers a ping within `ms` (never rejects). */
+/** Waits for `promise` to settle, but no longer than `ms`; the timer keeps no process alive and is gone either way. */
+export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  await Promise.race([promise.then(ignore, ignore), expired]);
+  clearTimeout(timer);
+}
+
+const ignore = () => undefined;
+
 export async function answersWithin(ping: (signal: AbortSignal) => Promise<unknown>, ms: number, timers: Timers = realTimers): Promise<boolean> {
   const controller = new AbortController();
   const timer = timers.setTimeout(() => controller.abort(), ms);

@@ -1,6 +1,7 @@
 // When each step of a run may start. Steps that use nothing of each other run at the same time
 // (the multi exercise's scratch step beside the main folder's); the student still sees them in
 // the spec's order, as if they had run one after another.
+import { within } from '../engine/bounds.js';
 import { actionReferences, type Step } from '../spec/loader.js';
 
 /**
@@ -86,18 +87,6 @@ export async function runSteps(
   const allEnded = Promise.allSettled(ended);
   await Promise.race([allEnded, failed.then(() => within(allEnded, afterFailureMs))]);
   if (firstFailure) throw firstFailure.error;
-}
-
-/** Resolves when `promise` settles or `ms` have passed, whichever is first; the timer keeps no process alive. */
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
-    void promise.then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 /**

@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import type { ContainerTopResult, ContainerWaitResult } from 'dockerode';
 import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
+import { within } from '../bounds.js';
 import { Demuxer, OutputCapture } from '../capture.js';
 import {
   EngineError,
@@ -312,13 +313,6 @@ export async function exportListing(engine: EngineConnection, id: string): Promi
 function memoryKilled(state: { OOMKilled: boolean; ExitCode: number; Running: boolean }, dialect: Dialect, killedByUs: boolean): boolean {
   if (state.OOMKilled || dialect.reportsOom) return state.OOMKilled;
   return !state.Running && !killedByUs && state.ExitCode === 137;
-}
-
-/** Waits for `promise`, but no longer than `ms`; leaves no timer behind either way. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }
 
 /**
