@@ -205,7 +205,6 @@ export function watchEngine(
   return stop;
 }
 
-/** Whether the engine answers a ping within `ms` (never rejects). */
 /** Waits for `promise` to settle, but no longer than `ms`; the timer keeps no process alive and is gone either way. */
 export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -219,6 +218,7 @@ export async function within(promise: Promise<unknown>, ms: number): Promise<voi
 
 const ignore = () => undefined;
 
+/** Whether the engine answers a ping within `ms` (never rejects). */
 export async function answersWithin(ping: (signal: AbortSignal) => Promise<unknown>, ms: number, timers: Timers = realTimers): Promise<boolean> {
   const controller = new AbortController();
   const timer = timers.setTimeout(() => controller.abort(), ms);

@@ -184,7 +184,11 @@ export class GradingSession {
     try {
       found = await this.engine.listOurs(`${LABEL.run}=${this.runId}`);
     } catch (error) {
-      if (error instanceof EngineError) return [stalled(error)];
+      if (error instanceof EngineError) {
+        // A silent engine carries out the removals it was sent if it wakes: send them, wait for none.
+        for (const id of this.containers.splice(0)) this.engine.removeContainer(id).catch(() => undefined);
+        return [stalled(error)];
+      }
     }
     const containers = new Set([...this.containers.splice(0), ...found.containers.map((container) => container.id)]);
     for (const id of containers) {

@@ -39,6 +39,39 @@ async function silentListener(t: Test): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
+/**
+ * A unix socket in front of an engine that passes everything on until a request matches `at`,
+ * then passes nothing more either way: an engine that stops the moment that request reaches it.
+ */
+async function silencingProxy(t: Test, target: string, at: RegExp): Promise<string> {
+  const dir = await mkdtemp('/tmp/gsp-');
+  const socket = path.join(dir, 'proxy.sock');
+  const sockets = new Set<net.Socket>();
+  let silent = false;
+  const server = net.createServer((client) => {
+    const engine = net.connect(target);
+    for (const end of [client, engine]) {
+      sockets.add(end);
+      end.on('error', () => undefined);
+      end.on('close', () => sockets.delete(end));
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (!silent && at.test(chunk.toString('latin1', 0, 200))) silent = true;
+      if (!silent) engine.write(chunk);
+    });
+    engine.on('data', (chunk: Buffer) => {
+      if (!silent) client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  t.teardown(async () => {
+    for (const end of sockets) end.destroy();
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return `unix://${socket}`;
+}
+
 function assertStalled(t: Test, run: CliRun, host: string): void {
   t.equal(run.code, 2, 'exit 2: grading was impossible');
   t.match(run.stderr, `grade: the Docker engine at ${host} stopped answering (`);
@@ -86,35 +119,53 @@ if (main && problem) {
 if (main && !problem) {
   const second = await startSecondEngine(['grade-fixture/runtime:latest']);
   t.teardown(() => second.teardown());
-  // One step at a time: each test stops the engine during one chosen operation (a build, a run).
-  // With steps side by side, an engine stopped while the compile runs has once left grading
-  // waiting out the 10 min engine timeout (not understood yet: see the issue 12 note).
-  const env = { DOCKER_HOST: second.host, GRADE_STATE_DIR: stateDir, GRADE_STEPS_AT_ONCE: '1' };
+  const env = { DOCKER_HOST: second.host, GRADE_STATE_DIR: stateDir };
 
-  /** Polls the second engine until a running container matches, i.e. the build or run is under way. */
-  const underway = async (matches: (container: { Names: string[]; Command: string }) => boolean, done: Promise<CliRun>) => {
+  type Grading = ReturnType<typeof startCli> & { since: number };
+  /** Grades on the second engine; `since` is when, for `underway`. */
+  const grading = (args: string[]): Grading => ({ since: Date.now(), ...startCli(args, { env, timeoutMs: 300_000 }) });
+
+  /**
+   * Polls the second engine until a running container made since the grading started matches,
+   * i.e. the build or run is under way. An earlier test's container may still run: its engine was stopped
+   * as the run ended, and `resumed` removes it only once the engine answers again.
+   */
+  const underway = async (matches: (container: { Names: string[]; Command: string }) => boolean, { done, since }: Grading) => {
     let ended = false;
     void done.then(() => (ended = true));
     while (!ended) {
       const running = await second.docker.listContainers();
-      if (running.some(matches)) return;
+      if (running.some((container) => container.Created >= Math.floor(since / 1000) && matches(container))) return;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     throw new Error(`grading ended before the container was seen: ${JSON.stringify(await done)}`);
   };
 
   /**
-   * A container is listed as running before the engine answers the start request (it writes the
-   * container's state to disk first, slowly while other steps build): stopped in between, that
-   * request waits out the engine timeout (10 min in one test), not the run's, whose clock starts
-   * once the start is answered. The compiles here sleep for two minutes; 3 s more cost nothing.
+   * Resumes the engine after a test and waits until it answers again; then removes what the run
+   * could not (its cleanup met a silent engine), so the next test starts from an empty engine.
    */
-  const startAnswered = () => new Promise((resolve) => setTimeout(resolve, 3000));
-
-  /** Resumes the engine after a test and waits until it answers again. */
   const resumed = async (engine: SecondEngine) => {
     engine.resume();
     await engine.docker.ping();
+    const left = await engine.docker.listContainers({ all: true });
+    await Promise.all(
+      left.map((container) =>
+        engine.docker
+          .getContainer(container.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
+  };
+
+  /** Whether the second engine has no compile container left, polled for up to `ms`. */
+  const compileRemoved = async (ms: number) => {
+    for (const until = Date.now() + ms; Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 250))) {
+      const left = await second.docker.listContainers({ all: true });
+      if (!left.some((container) => container.Names.some((name) => name.endsWith('-compile')))) return true;
+    }
+    return false;
   };
 
   const hello = 'int main(void) { return 0; }\n';
@@ -126,8 +177,8 @@ if (main && !problem) {
       Dockerfile:
         'FROM grade-fixture/runtime AS build\nRUN echo stalled-build && sleep 120\nCOPY hello.c /app/\n\nFROM grade-fixture/runtime\nCOPY --from=build /app/hello.c /app/\n',
     });
-    const running = startCli(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '5s'], { env, timeoutMs: 300_000 });
-    await underway((container) => container.Command.includes('stalled-build'), running.done);
+    const running = grading(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '5s']);
+    await underway((container) => container.Command.includes('stalled-build'), running);
     second.stall();
     const run = await running.done;
     await resumed(second);
@@ -146,11 +197,12 @@ if (main && !problem) {
         "FROM grade-fixture/runtime AS build\nRUN printf '#!/bin/sh\\nsleep 120\\n' > /bin/gcc && chmod +x /bin/gcc\nCOPY hello.c /app/\n\n" +
         'FROM grade-fixture/runtime\nCOPY --from=build /app/hello.c /app/\n',
     });
-    const running = startCli(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '5s'], { env, timeoutMs: 300_000 });
-    await underway((container) => container.Names.some((name) => name.endsWith('-compile')), running.done);
-    await startAnswered();
+    const running = grading(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '5s']);
+    await underway((container) => container.Names.some((name) => name.endsWith('-compile')), running);
     second.stall();
     const run = await running.done;
+    second.resume();
+    t.ok(await compileRemoved(15_000), 'the removal sent to the silent engine is carried out once it answers again');
     await resumed(second);
     assertStalled(t, run, second.host);
     // Steps run side by side: a build of large-small, or a short request of another step, under way
@@ -167,11 +219,8 @@ if (main && !problem) {
       'hello.c': hello,
       Dockerfile: 'FROM grade-fixture/runtime AS build\nRUN echo timeout-build && sleep 120\nCOPY hello.c /app/\n',
     });
-    let running = startCli(['multi', '--dir', build, '--build-network', 'none', '--build-timeout', '10s', '--engine-timeout', '10m'], {
-      env,
-      timeoutMs: 300_000,
-    });
-    await underway((container) => container.Command.includes('timeout-build'), running.done);
+    let running = grading(['multi', '--dir', build, '--build-network', 'none', '--build-timeout', '10s', '--engine-timeout', '10m']);
+    await underway((container) => container.Command.includes('timeout-build'), running);
     second.stall();
     let run = await running.done;
     await resumed(second);
@@ -183,14 +232,31 @@ if (main && !problem) {
       'hello.c': hello,
       Dockerfile: "FROM grade-fixture/runtime AS build\nRUN printf '#!/bin/sh\\nsleep 121\\n' > /bin/gcc && chmod +x /bin/gcc\nCOPY hello.c /app/\n",
     });
-    running = startCli(['multi', '--dir', compile, '--build-network', 'none', '--run-timeout', '5s', '--engine-timeout', '10m'], { env, timeoutMs: 300_000 });
-    await underway((container) => container.Names.some((name) => name.endsWith('-compile')), running.done);
-    await startAnswered();
+    running = grading(['multi', '--dir', compile, '--build-network', 'none', '--run-timeout', '5s', '--engine-timeout', '10m']);
+    await underway((container) => container.Names.some((name) => name.endsWith('-compile')), running);
     second.stall();
     run = await running.done;
     await resumed(second);
     assertStalled(t, run, second.host);
     t.match(run.stderr, 'the run timed out, and a ping got no answer within 5 s');
+    t.notMatch(run.stdout, /timed out/, 'not charged to the submission');
+  });
+
+  t.test('an engine that stops as it is asked to start a program: the run timeout still holds', async (t) => {
+    faults.add();
+    // No scratch folder: the only containers started are the runs, each under --run-timeout.
+    const dir = await submission(t, {
+      'hello.c': hello,
+      Dockerfile: 'FROM grade-fixture/runtime AS build\nCOPY hello.c /app/\n\nFROM grade-fixture/runtime\nCOPY --from=build /app/hello.c /app/\n',
+    });
+    const host = await silencingProxy(t, second.host.replace(/^unix:\/\//, ''), /^POST (?:\/v[\d.]+)?\/containers\/[^/]+\/start\b/);
+    const run = await runCli(['multi', '--dir', dir, '--build-network', 'none', '--run-timeout', '5s', '--engine-timeout', '10m'], {
+      env: { ...env, DOCKER_HOST: host },
+      timeoutMs: 120_000,
+    });
+    await resumed(second);
+    assertStalled(t, run, host);
+    t.match(run.stderr, 'the run timed out, and a ping got no answer within 5 s', 'not the 10 min engine timeout');
     t.notMatch(run.stdout, /timed out/, 'not charged to the submission');
   });
 
@@ -203,8 +269,8 @@ if (main && !problem) {
     t.test('SIGTERM: cleanup is given a few seconds, then the process leaves saying grade clean', async (t) => {
       faults.add();
       const dir = await submission(t, stalledBuild('signal-once'));
-      const running = startCli(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '10m'], { env, timeoutMs: 300_000 });
-      await underway((container) => container.Command.includes('signal-once'), running.done);
+      const running = grading(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '10m']);
+      await underway((container) => container.Command.includes('signal-once'), running);
       second.stall();
       running.child.kill('SIGTERM');
       const run = await running.done;
@@ -223,8 +289,8 @@ if (main && !problem) {
     t.test('a second SIGINT leaves at once, saying grade clean', async (t) => {
       faults.add();
       const dir = await submission(t, stalledBuild('signal-twice'));
-      const running = startCli(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '10m'], { env, timeoutMs: 300_000 });
-      await underway((container) => container.Command.includes('signal-twice'), running.done);
+      const running = grading(['multi', '--dir', dir, '--build-network', 'none', '--engine-timeout', '10m']);
+      await underway((container) => container.Command.includes('signal-twice'), running);
       second.stall();
       running.child.kill('SIGINT');
       await new Promise((resolve) => setTimeout(resolve, 500));

@@ -328,6 +328,18 @@ t.test('a cleanup problem is reported as an event, not thrown', async (t) => {
   );
 });
 
+t.test('an engine silent at cleanup is still sent the removals it may carry out once it wakes', async (t) => {
+  const { run, events, engine } = await setUp(t, {
+    engine: (fake) => fake.failOn('listOurs', new EngineError('GET /containers/json got no answer within 2 s', 'check docker info')),
+  });
+  await run();
+  t.same(engine.removedContainers, ['server-1'], 'the started container is sent its removal');
+  t.same(
+    events.filter((event) => event.type === 'cleanup-problem').map((event) => (event as { text: string }).text),
+    ['containers of run t1 may be left (GET /containers/json got no answer within 2 s): run `grade clean` once Docker answers'],
+  );
+});
+
 t.test('a step folder that does not exist fails its actions with the folders tried', async (t) => {
   const { run, events } = await setUp(t, {
     exercise: { 'app.yaml': APP_STEP.replace('title: The app image\n', 'title: The app image\ndir: [sub, ../sub]\n') },

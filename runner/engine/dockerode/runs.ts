@@ -116,7 +116,7 @@ async function runContained(engine: EngineConnection, request: RunRequest, watch
       attached!.once('error', () => resolve());
     });
     try {
-      await container.start();
+      await startWatched(engine, container, request.limits.runTimeoutMs);
     } catch (error) {
       const converted = asEngineError(error);
       if (converted instanceof EngineError) throw converted;
@@ -138,15 +138,43 @@ async function runContained(engine: EngineConnection, request: RunRequest, watch
     throw error;
   } finally {
     attached?.destroy();
-    // An engine found silent answers no removal either: the run's cleanup tries once and says
-    // what may be left, instead of each container holding up the error that ends grading.
-    if (!(failed && engine.clock.isSilent)) {
+    const removal = engine.removeContainer(container.id);
+    if (failed && engine.clock.isSilent) {
+      // A silent engine answers no removal, but carries it out if it wakes: sent, not waited
+      // for, so no container holds up the error that ends grading.
+      removal.catch(() => undefined);
+    } else {
       // A removal that fails after the run failed must not hide why the run failed.
-      await engine.removeContainer(container.id).catch((error: unknown) => {
+      await removal.catch((error: unknown) => {
         if (!failed) throw error;
       });
     }
   }
+}
+
+/**
+ * Starts a container. The program's time starts once the engine answers; a start still
+ * unanswered after the run timeout asks whether the engine is there at all, and throws the
+ * EngineError if not, instead of waiting out the engine timeout.
+ */
+async function startWatched(engine: EngineConnection, container: Docker.Container, timeoutMs: number): Promise<void> {
+  const starting = container.start() as Promise<unknown>;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), timeoutMs);
+  });
+  try {
+    if ((await Promise.race([starting, late])) === 'late') {
+      const stall = await engine.stalledAt('the run');
+      if (stall) {
+        starting.catch(() => undefined);
+        throw stall;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  await starting;
 }
 
 /**
