@@ -159,20 +159,14 @@ async function runContained(engine: EngineConnection, request: RunRequest, watch
  */
 async function startWatched(engine: EngineConnection, container: Docker.Container, timeoutMs: number): Promise<void> {
   const starting = container.start() as Promise<unknown>;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), timeoutMs);
-  });
-  try {
-    if ((await Promise.race([starting, late])) === 'late') {
-      const stall = await engine.stalledAt('the run');
-      if (stall) {
-        starting.catch(() => undefined);
-        throw stall;
-      }
-    }
-  } finally {
-    clearTimeout(timer);
+  let answered = false;
+  await within(
+    starting.finally(() => (answered = true)),
+    timeoutMs,
+  );
+  if (!answered) {
+    const stall = await engine.stalledAt('the run');
+    if (stall) throw stall;
   }
   await starting;
 }
