@@ -13,6 +13,9 @@ import { plainText } from '../../runner/text/plain.js';
 import { runCli, startCli } from '../support/cli.js';
 import { faultSuite, realEngine, submissions } from '../support/engine.js';
 import { checkOf } from '../support/results.js';
+import { engineProxy } from '../support/engine-proxy.js';
+import Docker from 'dockerode';
+import { DockerodeEngine } from '../../runner/engine/dockerode/index.js';
 
 const hostile = path.join(packageRoot, 'test/fixtures/hostile');
 const engine = await realEngine(t);
@@ -132,6 +135,36 @@ if (engine) {
     t.same(failed, [], 'the link does not stop grading: every required check passes');
     t.equal(result.passed, true);
     t.ok(events.some((event) => event.type === 'activity' && /host-secrets is a link to \/etc\/shadow, outside the build context/.test(event.text)));
+  });
+
+  t.test('a container removal the engine refuses is tried again by the cleanup, and grading goes on', async (t) => {
+    faults.add();
+    // A busy engine still killing a container's processes answers its removal with a 500.
+    let refused = 0;
+    const removal = /^DELETE (?:\/v[\d.]+)?\/containers\//;
+    const mainSocket = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice('unix://'.length) : '/var/run/docker.sock';
+    const host = await engineProxy(t, mainSocket, (request) =>
+      removal.test(request) && refused++ === 0
+        ? { status: 500, message: 'could not kill: tried to kill container, but did not receive an exit event' }
+        : 'pass',
+    );
+    const proxied = new DockerodeEngine({ docker: new Docker({ socketPath: host.replace(/^unix:\/\//, '') }) });
+    const events: RunEvent[] = [];
+    const result = await grade({
+      exercise,
+      submissionDir: path.join(submissions, 'kept-large'),
+      engine: proxied,
+      limits: { ...limits, runTimeoutMs: 60_000, buildTimeoutMs: 120_000 },
+      onEvent: (event) => events.push(event),
+    });
+    t.ok(refused > 0, 'the engine refused a removal');
+    t.equal(result.passed, true, 'the refused removal does not stop grading');
+    t.same(await (engine as DockerEngine).listOurs(`grade.run=${result.runId}`), { containers: [], images: [] }, 'the cleanup removed it');
+    t.same(
+      events.filter((event) => event.type === 'cleanup-problem'),
+      [],
+      'cleanup had no problem',
+    );
   });
 
   t.test('a Dockerfile that is not text, a context over its limit, a base image that cannot be pulled', async (t) => {

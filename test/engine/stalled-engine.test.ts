@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startCli, runCli, type CliRun } from '../support/cli.js';
 import { faultSuite, realEngine } from '../support/engine.js';
+import { engineProxy } from '../support/engine-proxy.js';
 import { secondEngineProblem, startSecondEngine, type SecondEngine } from '../support/second-engine.js';
 
 const faults = faultSuite(t, import.meta.filename);
@@ -37,39 +38,6 @@ async function silentListener(t: Test): Promise<number> {
     server.close();
   });
   return (server.address() as net.AddressInfo).port;
-}
-
-/**
- * A unix socket in front of an engine that passes everything on until a request matches `at`,
- * then passes nothing more either way: an engine that stops the moment that request reaches it.
- */
-async function silencingProxy(t: Test, target: string, at: RegExp): Promise<string> {
-  const dir = await mkdtemp('/tmp/gsp-');
-  const socket = path.join(dir, 'proxy.sock');
-  const sockets = new Set<net.Socket>();
-  let silent = false;
-  const server = net.createServer((client) => {
-    const engine = net.connect(target);
-    for (const end of [client, engine]) {
-      sockets.add(end);
-      end.on('error', () => undefined);
-      end.on('close', () => sockets.delete(end));
-    }
-    client.on('data', (chunk: Buffer) => {
-      if (!silent && at.test(chunk.toString('latin1', 0, 200))) silent = true;
-      if (!silent) engine.write(chunk);
-    });
-    engine.on('data', (chunk: Buffer) => {
-      if (!silent) client.write(chunk);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(socket, resolve));
-  t.teardown(async () => {
-    for (const end of sockets) end.destroy();
-    server.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return `unix://${socket}`;
 }
 
 function assertStalled(t: Test, run: CliRun, host: string): void {
@@ -249,7 +217,8 @@ if (main && !problem) {
       'hello.c': hello,
       Dockerfile: 'FROM grade-fixture/runtime AS build\nCOPY hello.c /app/\n\nFROM grade-fixture/runtime\nCOPY --from=build /app/hello.c /app/\n',
     });
-    const host = await silencingProxy(t, second.host.replace(/^unix:\/\//, ''), /^POST (?:\/v[\d.]+)?\/containers\/[^/]+\/start\b/);
+    const startRequest = /^POST (?:\/v[\d.]+)?\/containers\/[^/]+\/start\b/;
+    const host = await engineProxy(t, second.host.replace(/^unix:\/\//, ''), (request) => (startRequest.test(request) ? 'silence' : 'pass'));
     const run = await runCli(['multi', '--dir', dir, '--build-network', 'none', '--run-timeout', '5s', '--engine-timeout', '10m'], {
       env: { ...env, DOCKER_HOST: host },
       timeoutMs: 120_000,
